@@ -1,0 +1,141 @@
+// cycle-claimer-server: flags and wiring only; see server/service for the rest.
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/service/claimer_server.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
+          "host:port to serve gRPC on. Env: LISTEN_ADDRESS.");
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL connection URL or libpq string (required). Env: "
+          "DATABASE_URL. Prefer the environment: flags show up in ps.");
+ABSL_FLAG(int, pool_size, 8,
+          "Database connections (and database threads). Env: POOL_SIZE.");
+ABSL_FLAG(absl::Duration, default_lease, absl::Minutes(5),
+          "Lease length when a claim does not ask for one. Env: "
+          "DEFAULT_LEASE.");
+ABSL_FLAG(absl::Duration, max_lease, absl::Hours(1),
+          "Longest lease a request may ask for. Env: MAX_LEASE.");
+ABSL_FLAG(int, max_attempts, 5,
+          "Failed attempts (failures and expired leases) before DEAD_LETTER. "
+          "Env: MAX_ATTEMPTS.");
+ABSL_FLAG(absl::Duration, retry_base_delay, absl::Minutes(10),
+          "Backoff after the n-th failure is this times 2^(n-1). Env: "
+          "RETRY_BASE_DELAY.");
+ABSL_FLAG(bool, migrate, true,
+          "Apply the schema migrations at start. Env: MIGRATE.");
+ABSL_FLAG(absl::Duration, index_check_interval, absl::Seconds(30),
+          "How often to check (and re-create) the claim index on "
+          "arbitrage_cycles. Env: INDEX_CHECK_INTERVAL.");
+ABSL_FLAG(int, demo_cycles, 0,
+          "Insert this many AWAITING_REBALANCE cycles at start (demos). Env: "
+          "DEMO_CYCLES.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGINT/SIGTERM, how long calls in flight may take to finish. "
+          "Env: SHUTDOWN_GRACE.");
+ABSL_FLAG(std::string, log_level, "info",
+          "trace, debug, info, warn, error. Env: LOG_LEVEL.");
+
+namespace {
+
+// Environment variables that set a flag's value; the command line wins.
+const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
+    {"listen", "LISTEN_ADDRESS"},
+    {"database_url", "DATABASE_URL"},
+    {"pool_size", "POOL_SIZE"},
+    {"default_lease", "DEFAULT_LEASE"},
+    {"max_lease", "MAX_LEASE"},
+    {"max_attempts", "MAX_ATTEMPTS"},
+    {"retry_base_delay", "RETRY_BASE_DELAY"},
+    {"migrate", "MIGRATE"},
+    {"index_check_interval", "INDEX_CHECK_INTERVAL"},
+    {"demo_cycles", "DEMO_CYCLES"},
+    {"shutdown_grace", "SHUTDOWN_GRACE"},
+    {"log_level", "LOG_LEVEL"},
+};
+
+bool ApplyEnvironment() {
+  for (const auto& [flag_name, variable] : kFlagEnvironment) {
+    const char* value = std::getenv(variable);
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(flag_name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      std::cerr << "invalid " << variable << ": " << error << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Hands kimP arbitrage cycles to finalizer workers under leases with "
+      "fencing tokens.\nEvery flag can also be set by the environment variable "
+      "named in its help; a flag on the command line wins.");
+  if (!ApplyEnvironment()) return 2;
+  absl::ParseCommandLine(argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  // libpq waits for the OS's TCP timeout on an unreachable host unless told
+  // otherwise; a database that is down must turn into UNAVAILABLE quickly.
+  setenv("PGCONNECT_TIMEOUT", "5", /*overwrite=*/0);
+
+  // Block the stop signals in every thread; main waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  cycle_claimer::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.database_url = absl::GetFlag(FLAGS_database_url);
+  options.pool_size = absl::GetFlag(FLAGS_pool_size);
+  options.policy.default_lease = absl::GetFlag(FLAGS_default_lease);
+  options.policy.max_lease = absl::GetFlag(FLAGS_max_lease);
+  options.policy.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  options.policy.retry_base_delay = absl::GetFlag(FLAGS_retry_base_delay);
+  options.migrate = absl::GetFlag(FLAGS_migrate);
+  options.index_check_interval = absl::GetFlag(FLAGS_index_check_interval);
+
+  auto server = cycle_claimer::ClaimerServer::Start(std::move(options));
+  if (!server.ok()) {
+    spdlog::critical("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  if (const int demo = absl::GetFlag(FLAGS_demo_cycles); demo > 0) {
+    const absl::Status inserted =
+        (*server)->repository().InsertDemoCycles(demo);
+    if (!inserted.ok()) {
+      spdlog::critical("cannot insert demo cycles: {}", inserted.ToString());
+      return 1;
+    }
+    spdlog::info("inserted {} AWAITING_REBALANCE demo cycles", demo);
+  }
+  spdlog::info("serving kimp.cycles.v1.CycleService on {} (port {})",
+               absl::GetFlag(FLAGS_listen), (*server)->port());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received signal {}; draining calls for up to {}", signal_number,
+               absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace)));
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,100 @@
+#include "server/service/claimer_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/domain/status_macros.h"
+
+namespace cycle_claimer {
+
+ClaimerServer::ClaimerServer(ServerOptions options)
+    : options_(std::move(options)), schema_(options_.database_url) {}
+
+absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
+    ServerOptions options) {
+  RETURN_IF_ERROR(ValidateLeasePolicy(options.policy));
+  if (options.database_url.empty()) {
+    return absl::InvalidArgumentError("database_url is required");
+  }
+  if (options.pool_size < 1) {
+    return absl::InvalidArgumentError("pool_size must be at least 1");
+  }
+  std::unique_ptr<ClaimerServer> server(new ClaimerServer(std::move(options)));
+  const ServerOptions& opts = server->options_;
+
+  if (opts.migrate) {
+    absl::Status migrated = server->schema_.Migrate();
+    if (!migrated.ok()) {
+      return absl::Status(migrated.code(), absl::StrCat("migration failed: ",
+                                                        migrated.message()));
+    }
+    spdlog::info("schema is up to date");
+  }
+
+  server->repository_ = std::make_unique<CycleRepository>(RepositoryOptions{
+      .database_url = opts.database_url,
+      .pool_size = opts.pool_size,
+      .policy = opts.policy,
+  });
+  server->executor_ =
+      std::make_unique<Executor>(opts.pool_size, opts.max_queued_calls);
+  server->service_ = std::make_unique<CycleServiceImpl>(*server->repository_,
+                                                        *server->executor_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(opts.listen_address,
+                           grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot listen on ", opts.listen_address));
+  }
+  server->index_keeper_ =
+      std::thread([raw = server.get()] { raw->KeepIndex(); });
+  return server;
+}
+
+ClaimerServer::~ClaimerServer() { Shutdown(absl::ZeroDuration()); }
+
+void ClaimerServer::Shutdown(absl::Duration grace) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_.notify_all();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoNanoseconds(grace));
+  }
+  if (index_keeper_.joinable()) index_keeper_.join();
+  executor_.reset();  // finishes the work already queued
+}
+
+void ClaimerServer::KeepIndex() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const absl::StatusOr<bool> built = schema_.EnsureClaimIndex();
+    const bool reachable =
+        built.ok() || built.status().code() != absl::StatusCode::kUnavailable;
+    server_->GetHealthCheckService()->SetServingStatus(reachable);
+    if (!built.ok()) {
+      spdlog::warn("claim index check failed: {}", built.status().ToString());
+    } else if (*built) {
+      spdlog::info("built index {} on arbitrage_cycles (it was missing)",
+                   kClaimIndexName);
+    }
+    lock.lock();
+    stop_.wait_for(lock,
+                   absl::ToChronoNanoseconds(options_.index_check_interval),
+                   [this] { return stopping_; });
+  }
+}
+
+}  // namespace cycle_claimer

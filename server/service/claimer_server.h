@@ -1,0 +1,82 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/domain/lease_policy.h"
+#include "server/service/cycle_service.h"
+#include "server/service/executor.h"
+#include "server/storage/cycle_repository.h"
+#include "server/storage/schema_manager.h"
+
+namespace cycle_claimer {
+
+struct ServerOptions {
+  // host:port to serve gRPC on; port 0 picks a free one (see port()).
+  std::string listen_address = "0.0.0.0:50051";
+  // libpq connection string or URL.
+  std::string database_url;
+  // Database connections, and threads running database work.
+  int pool_size = 8;
+  LeasePolicy policy;
+  // Apply server/sql/migrations before serving.
+  bool migrate = true;
+  // How often to check that the claim index on arbitrage_cycles still exists
+  // (TypeORM's synchronize drops it) and re-create it.
+  absl::Duration index_check_interval = absl::Seconds(30);
+  // Calls waiting for a database thread at most; more get RESOURCE_EXHAUSTED.
+  std::size_t max_queued_calls = 10000;
+};
+
+// The cycle-claiming gRPC server: CycleService, grpc.health.v1 and server
+// reflection, over a pool of PostgreSQL connections. Shared by the server
+// binary, the tests and the benchmark.
+class ClaimerServer {
+ public:
+  // Validates `options`, migrates when asked, starts serving, and starts the
+  // index keeper. INVALID_ARGUMENT for bad options, UNAVAILABLE when a
+  // migration cannot reach the database, INTERNAL when the address cannot be
+  // bound. Without migration the server starts even if the database is down:
+  // calls get UNAVAILABLE until it is back.
+  static absl::StatusOr<std::unique_ptr<ClaimerServer>> Start(
+      ServerOptions options);
+
+  // Stops like Shutdown with no grace.
+  ~ClaimerServer();
+
+  // The port gRPC listens on.
+  int port() const { return port_; }
+
+  CycleRepository& repository() { return *repository_; }
+
+  // Stops accepting calls, lets calls in flight finish for up to `grace`
+  // (then cancels them), and stops the background work. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  explicit ClaimerServer(ServerOptions options);
+  void KeepIndex();
+
+  const ServerOptions options_;
+  SchemaManager schema_;
+  std::unique_ptr<CycleRepository> repository_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<CycleServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread index_keeper_;
+};
+
+}  // namespace cycle_claimer

@@ -1,0 +1,160 @@
+#include "server/service/cycle_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "absl/time/time.h"
+#include "server/domain/status_macros.h"
+#include "server/service/proto_mapping.h"
+#include "server/service/requests.h"
+
+namespace cycle_claimer {
+namespace {
+
+namespace v1 = kimp::cycles::v1;
+
+std::string FormatTime(const std::optional<absl::Time>& time) {
+  return time ? absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", *time,
+                                 absl::UTCTimeZone())
+              : "-";
+}
+
+void LogOutcome(absl::string_view action, const Cycle& cycle) {
+  spdlog::info(
+      "{} cycle={} status={} worker={} token={} retry_count={} "
+      "lease_expires_at={}",
+      std::string(action), cycle.id,
+      std::string(CycleStatusLabel(cycle.status)),
+      cycle.locked_by.value_or("-"), cycle.lease_token, cycle.retry_count,
+      FormatTime(cycle.lease_expires_at));
+}
+
+// Finishes the call at once when `command` failed validation; otherwise runs
+// `work(command)` on `executor` and finishes the call with its status.
+template <typename Command, typename Work>
+grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
+                                   Executor& executor,
+                                   absl::StatusOr<Command> command, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!command.ok()) {
+    reactor->Finish(ToGrpcStatus(command.status()));
+    return reactor;
+  }
+  const bool queued = executor.Submit(
+      [reactor, work = std::move(work), command = *std::move(command)] {
+        reactor->Finish(ToGrpcStatus(work(command)));
+      });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "server overloaded: too many calls queued"));
+  }
+  return reactor;
+}
+
+}  // namespace
+
+CycleServiceImpl::CycleServiceImpl(CycleRepository& repository,
+                                   Executor& executor)
+    : repository_(repository), executor_(executor) {}
+
+grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
+    grpc::CallbackServerContext* context,
+    const v1::ClaimNextCycleRequest* request,
+    v1::ClaimNextCycleResponse* response) {
+  return Dispatch(
+      context, executor_, ParseClaim(*request, repository_.policy()),
+      [this, context, response](const ClaimCommand& command) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            ClaimOutcome outcome,
+            repository_.ClaimNext(command.worker_id, command.lease));
+        for (const Cycle& dead : outcome.dead_lettered) {
+          spdlog::warn(
+              "dead-lettered cycle={} retry_count={}: lease expired on "
+              "its last attempt",
+              dead.id, dead.retry_count);
+        }
+        if (!outcome.claimed) return absl::OkStatus();
+        const Cycle& cycle = *outcome.claimed;
+        if (context->IsCancelled()) {
+          // The caller is gone and will never learn of this lease: give the
+          // cycle back now rather than when the lease runs out.
+          absl::StatusOr<Cycle> released =
+              repository_.Release(cycle.id, cycle.lease_token);
+          spdlog::info(
+              "released cycle={} token={}: claim by worker={} was "
+              "cancelled ({})",
+              cycle.id, cycle.lease_token, command.worker_id,
+              released.ok() ? "ok" : released.status().ToString());
+          return absl::CancelledError("the call was cancelled");
+        }
+        LogOutcome("claimed", cycle);
+        ToProto(cycle, *response->mutable_cycle());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
+    grpc::CallbackServerContext* context, const v1::RenewLeaseRequest* request,
+    v1::RenewLeaseResponse* response) {
+  return Dispatch(
+      context, executor_, ParseRenew(*request, repository_.policy()),
+      [this, response](const RenewCommand& command) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            Cycle cycle,
+            repository_.RenewLease(command.lease.cycle_id, command.lease.token,
+                                   command.duration));
+        spdlog::debug("renewed cycle={} worker={} token={} until {}", cycle.id,
+                      cycle.locked_by.value_or("-"), cycle.lease_token,
+                      FormatTime(cycle.lease_expires_at));
+        ToProto(cycle, *response->mutable_cycle());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
+    grpc::CallbackServerContext* context,
+    const v1::CompleteCycleRequest* request,
+    v1::CompleteCycleResponse* response) {
+  return Dispatch(
+      context, executor_, ParseComplete(*request),
+      [this, response](const CompleteCommand& command) -> absl::Status {
+        ASSIGN_OR_RETURN(Cycle cycle, repository_.Complete(
+                                          command.lease.cycle_id,
+                                          command.lease.token, command.result));
+        LogOutcome("completed", cycle);
+        ToProto(cycle, *response->mutable_cycle());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(
+    grpc::CallbackServerContext* context, const v1::FailCycleRequest* request,
+    v1::FailCycleResponse* response) {
+  return Dispatch(
+      context, executor_, ParseFail(*request),
+      [this, response](const FailCommand& command) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            Cycle cycle,
+            repository_.Fail(command.lease.cycle_id, command.lease.token,
+                             command.reason, command.permanent));
+        LogOutcome("failed", cycle);
+        ToProto(cycle, *response->mutable_cycle());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CycleServiceImpl::ReleaseCycle(
+    grpc::CallbackServerContext* context,
+    const v1::ReleaseCycleRequest* request,
+    v1::ReleaseCycleResponse* response) {
+  return Dispatch(context, executor_, ParseRelease(*request),
+                  [this, response](const LeaseRef& command) -> absl::Status {
+                    ASSIGN_OR_RETURN(
+                        Cycle cycle,
+                        repository_.Release(command.cycle_id, command.token));
+                    LogOutcome("released", cycle);
+                    ToProto(cycle, *response->mutable_cycle());
+                    return absl::OkStatus();
+                  });
+}
+
+}  // namespace cycle_claimer

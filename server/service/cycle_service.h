@@ -1,0 +1,48 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "kimp/cycles/v1/cycles.grpc.pb.h"
+#include "server/service/executor.h"
+#include "server/storage/cycle_repository.h"
+
+namespace cycle_claimer {
+
+// kimp.cycles.v1.CycleService on gRPC's callback API. Each handler validates
+// its request on the calling gRPC thread, then runs the database work on
+// `executor` (libpqxx blocks; gRPC's threads must not) and finishes the call
+// from there. Holds references only: `repository` and `executor` must outlive
+// the gRPC server this service is registered with.
+class CycleServiceImpl final
+    : public kimp::cycles::v1::CycleService::CallbackService {
+ public:
+  CycleServiceImpl(CycleRepository& repository, Executor& executor);
+
+  grpc::ServerUnaryReactor* ClaimNextCycle(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::ClaimNextCycleRequest* request,
+      kimp::cycles::v1::ClaimNextCycleResponse* response) override;
+  grpc::ServerUnaryReactor* RenewLease(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::RenewLeaseRequest* request,
+      kimp::cycles::v1::RenewLeaseResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteCycle(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::CompleteCycleRequest* request,
+      kimp::cycles::v1::CompleteCycleResponse* response) override;
+  grpc::ServerUnaryReactor* FailCycle(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::FailCycleRequest* request,
+      kimp::cycles::v1::FailCycleResponse* response) override;
+  grpc::ServerUnaryReactor* ReleaseCycle(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::ReleaseCycleRequest* request,
+      kimp::cycles::v1::ReleaseCycleResponse* response) override;
+
+ private:
+  CycleRepository& repository_;
+  Executor& executor_;
+};
+
+}  // namespace cycle_claimer

@@ -1,0 +1,57 @@
+#pragma once
+
+// Validation of CycleService requests into commands for the repository. Every
+// error is INVALID_ARGUMENT and names the offending field.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kimp/cycles/v1/cycles.pb.h"
+#include "server/domain/lease_policy.h"
+#include "server/storage/cycle_repository.h"
+
+namespace cycle_claimer {
+
+struct ClaimCommand {
+  std::string worker_id;
+  absl::Duration lease;
+};
+
+// A cycle id in canonical form and the lease token presented for it.
+struct LeaseRef {
+  std::string cycle_id;
+  int64_t token = 0;
+};
+
+struct RenewCommand {
+  LeaseRef lease;
+  absl::Duration duration;
+};
+
+struct CompleteCommand {
+  LeaseRef lease;
+  CompletionResult result;
+};
+
+struct FailCommand {
+  LeaseRef lease;
+  std::string reason;
+  bool permanent = false;
+};
+
+absl::StatusOr<ClaimCommand> ParseClaim(
+    const kimp::cycles::v1::ClaimNextCycleRequest& request,
+    const LeasePolicy& policy);
+absl::StatusOr<RenewCommand> ParseRenew(
+    const kimp::cycles::v1::RenewLeaseRequest& request,
+    const LeasePolicy& policy);
+absl::StatusOr<CompleteCommand> ParseComplete(
+    const kimp::cycles::v1::CompleteCycleRequest& request);
+absl::StatusOr<FailCommand> ParseFail(
+    const kimp::cycles::v1::FailCycleRequest& request);
+absl::StatusOr<LeaseRef> ParseRelease(
+    const kimp::cycles::v1::ReleaseCycleRequest& request);
+
+}  // namespace cycle_claimer

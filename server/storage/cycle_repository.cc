@@ -1,0 +1,227 @@
+#include "server/storage/cycle_repository.h"
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "server/domain/status_macros.h"
+#include "server/sql/sql_catalog.h"
+#include "server/storage/pg_pool.h"
+
+namespace cycle_claimer {
+namespace {
+
+// Single statements run in autocommit (pqxx::nontransaction): each is its own
+// transaction, in one round trip instead of three (BEGIN, statement, COMMIT).
+
+// A claim statement can find candidates yet claim none: they were
+// dead-lettered, or a concurrent renewal beat it. It is then run again, this
+// many times at most before answering "nothing claimable".
+constexpr int kMaxClaimRounds = 8;
+
+int64_t Micros(absl::Duration duration) {
+  return absl::ToInt64Microseconds(duration);
+}
+
+std::string Name(const sql::Statement& statement) {
+  return std::string(statement.name);
+}
+
+std::optional<std::string> OptionalText(const pqxx::row& row,
+                                        const char* column) {
+  const pqxx::field field = row[column];
+  if (field.is_null()) return std::nullopt;
+  return field.as<std::string>();
+}
+
+std::optional<absl::Time> OptionalTime(const pqxx::row& row,
+                                       const char* column) {
+  const pqxx::field field = row[column];
+  if (field.is_null()) return std::nullopt;
+  return absl::FromUnixMicros(field.as<int64_t>());
+}
+
+// Decodes the cycle projection every statement of server/sql returns.
+absl::StatusOr<Cycle> DecodeCycle(const pqxx::row& row) {
+  Cycle cycle;
+  cycle.id = row["id"].as<std::string>();
+  const std::string label = row["status"].as<std::string>();
+  const std::optional<CycleStatus> status = CycleStatusFromLabel(label);
+  if (!status.has_value()) {
+    return absl::InternalError(
+        absl::StrCat("cycle ", cycle.id, " has an unknown status ", label));
+  }
+  cycle.status = *status;
+  cycle.start_time = absl::FromUnixMicros(row["start_time_us"].as<int64_t>());
+  cycle.end_time = OptionalTime(row, "end_time_us");
+  cycle.initial_trade_id = OptionalText(row, "initial_trade_id");
+  cycle.rebalance_trade_id = OptionalText(row, "rebalance_trade_id");
+  cycle.total_net_profit_krw = OptionalText(row, "total_net_profit_krw");
+  cycle.total_net_profit_percent =
+      OptionalText(row, "total_net_profit_percent");
+  cycle.initial_investment_krw = OptionalText(row, "initial_investment_krw");
+  cycle.error_details = OptionalText(row, "error_details");
+  cycle.locked_at = OptionalTime(row, "locked_at_us");
+  cycle.retry_count = row["retry_count"].as<int32_t>();
+  cycle.last_retry_at = OptionalTime(row, "last_retry_at_us");
+  cycle.next_retry_at = OptionalTime(row, "next_retry_at_us");
+  cycle.failure_reason = OptionalText(row, "failure_reason");
+  cycle.locked_by = OptionalText(row, "locked_by");
+  cycle.lease_expires_at = OptionalTime(row, "lease_expires_at_us");
+  cycle.lease_token = row["lease_token"].as<int64_t>();
+  return cycle;
+}
+
+// The one cycle of a lease statement's result; nullopt for an empty result
+// (the lease was lost).
+absl::StatusOr<std::optional<Cycle>> SingleCycle(const pqxx::result& result) {
+  if (result.empty()) return std::optional<Cycle>();
+  ASSIGN_OR_RETURN(Cycle cycle, DecodeCycle(result[0]));
+  return std::optional<Cycle>(std::move(cycle));
+}
+
+}  // namespace
+
+CycleRepository::CycleRepository(RepositoryOptions options)
+    : options_(std::move(options)),
+      pool_(std::make_unique<PgPool>(PgPoolOptions{
+          .database_url = options_.database_url,
+          .size = options_.pool_size,
+          .acquire_timeout = options_.acquire_timeout,
+      })) {}
+
+CycleRepository::~CycleRepository() = default;
+
+absl::StatusOr<ClaimOutcome> CycleRepository::ClaimNext(
+    absl::string_view worker_id, absl::Duration lease) {
+  ClaimOutcome outcome;
+  const std::string worker(worker_id);
+  for (int round = 0; round < kMaxClaimRounds && !outcome.claimed; ++round) {
+    int64_t candidates = 0;
+    absl::Status status = pool_->Run([&](pqxx::connection& connection) {
+      pqxx::nontransaction tx(connection);
+      const pqxx::result result =
+          tx.exec_prepared(Name(sql::kClaimNextCycle), worker, Micros(lease),
+                           options_.policy.max_attempts,
+                           Micros(options_.policy.default_lease), 1);
+      for (const pqxx::row& row : result) {
+        candidates = row["candidates"].as<int64_t>();
+        if (row["id"].is_null()) continue;
+        ASSIGN_OR_RETURN(Cycle cycle, DecodeCycle(row));
+        if (cycle.status == CycleStatus::kRebalancingInProgress) {
+          outcome.claimed = std::move(cycle);
+        } else {
+          outcome.dead_lettered.push_back(std::move(cycle));
+        }
+      }
+      return absl::OkStatus();
+    });
+    RETURN_IF_ERROR(status);
+    if (candidates == 0) break;
+  }
+  return outcome;
+}
+
+absl::StatusOr<Cycle> CycleRepository::RenewLease(absl::string_view cycle_id,
+                                                  int64_t token,
+                                                  absl::Duration lease) {
+  std::optional<Cycle> renewed;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const pqxx::result result = tx.exec_prepared(
+        Name(sql::kRenewLease), std::string(cycle_id), token, Micros(lease));
+    ASSIGN_OR_RETURN(renewed, SingleCycle(result));
+    return absl::OkStatus();
+  }));
+  if (!renewed) return LeaseMissError(cycle_id, token);
+  return *std::move(renewed);
+}
+
+absl::StatusOr<Cycle> CycleRepository::Complete(
+    absl::string_view cycle_id, int64_t token, const CompletionResult& result) {
+  std::optional<Cycle> completed;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const pqxx::result rows = tx.exec_prepared(
+        Name(sql::kCompleteCycle), std::string(cycle_id), token,
+        result.rebalance_trade_id, result.total_net_profit_krw,
+        result.total_net_profit_percent);
+    ASSIGN_OR_RETURN(completed, SingleCycle(rows));
+    return absl::OkStatus();
+  }));
+  if (!completed) return LeaseMissError(cycle_id, token);
+  return *std::move(completed);
+}
+
+absl::StatusOr<Cycle> CycleRepository::Fail(absl::string_view cycle_id,
+                                            int64_t token,
+                                            absl::string_view reason,
+                                            bool permanent) {
+  std::optional<Cycle> failed;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::work tx(connection);
+    const pqxx::result held = tx.exec_prepared(Name(sql::kLockHeldCycle),
+                                               std::string(cycle_id), token);
+    if (held.empty()) return absl::OkStatus();  // rolled back: nothing changed
+    const FailureOutcome decision = DecideFailure(
+        held[0]["retry_count"].as<int>(), permanent, options_.policy);
+    const int64_t delay_us =
+        decision.retry_delay ? Micros(*decision.retry_delay) : -1;
+    const pqxx::result rows =
+        tx.exec_prepared(Name(sql::kFailCycle), std::string(cycle_id),
+                         std::string(CycleStatusLabel(decision.status)),
+                         decision.retry_count, std::string(reason), delay_us,
+                         held[0]["locked_by"].as<std::string>(), token);
+    tx.commit();
+    ASSIGN_OR_RETURN(failed, SingleCycle(rows));
+    return absl::OkStatus();
+  }));
+  if (!failed) return LeaseMissError(cycle_id, token);
+  return *std::move(failed);
+}
+
+absl::StatusOr<Cycle> CycleRepository::Release(absl::string_view cycle_id,
+                                               int64_t token) {
+  std::optional<Cycle> released;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const pqxx::result rows = tx.exec_prepared(Name(sql::kReleaseCycle),
+                                               std::string(cycle_id), token);
+    ASSIGN_OR_RETURN(released, SingleCycle(rows));
+    return absl::OkStatus();
+  }));
+  if (!released) return LeaseMissError(cycle_id, token);
+  return *std::move(released);
+}
+
+absl::StatusOr<std::optional<Cycle>> CycleRepository::Get(
+    absl::string_view cycle_id) {
+  std::optional<Cycle> cycle;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const pqxx::result rows =
+        tx.exec_prepared(Name(sql::kGetCycle), std::string(cycle_id));
+    ASSIGN_OR_RETURN(cycle, SingleCycle(rows));
+    return absl::OkStatus();
+  }));
+  return cycle;
+}
+
+absl::Status CycleRepository::InsertDemoCycles(int count) {
+  return pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    tx.exec_prepared(Name(sql::kInsertDemoCycles), count);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CycleRepository::LeaseMissError(absl::string_view cycle_id,
+                                             int64_t token) {
+  ASSIGN_OR_RETURN(std::optional<Cycle> current, Get(cycle_id));
+  if (!current) {
+    return absl::NotFoundError(
+        absl::StrCat("cycle_id ", cycle_id, ": no such cycle"));
+  }
+  return LeaseLostError(cycle_id, current->status, current->lease_token, token);
+}
+
+}  // namespace cycle_claimer

@@ -1,0 +1,63 @@
+#pragma once
+
+// Internal to storage: nothing above storage includes this header.
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <pqxx/connection>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace cycle_claimer {
+
+struct PgPoolOptions {
+  // libpq connection string or URL.
+  std::string database_url;
+  // Connections opened at most.
+  int size = 8;
+  // How long a caller waits for a free connection before RESOURCE_EXHAUSTED.
+  absl::Duration acquire_timeout = absl::Seconds(10);
+  // After a failed connect, further connects wait this long, doubling up to
+  // max_reconnect_backoff; calls meanwhile fail fast with UNAVAILABLE.
+  absl::Duration min_reconnect_backoff = absl::Milliseconds(50);
+  absl::Duration max_reconnect_backoff = absl::Seconds(2);
+};
+
+// A bounded pool of libpqxx connections. Every connection has every statement
+// of server/sql/statements prepared under its file's name. Connections are
+// opened lazily and replaced when found broken, so the pool recovers on its
+// own after the database comes back. Thread-safe.
+class PgPool {
+ public:
+  using Work = std::function<absl::Status(pqxx::connection&)>;
+
+  explicit PgPool(PgPoolOptions options);
+  ~PgPool();
+  PgPool(const PgPool&) = delete;
+  PgPool& operator=(const PgPool&) = delete;
+
+  // Runs `work` on a connection of the pool and returns its status. libpqxx
+  // exceptions thrown by `work` become statuses (see CodeForSqlState);
+  // UNAVAILABLE when no connection can be had.
+  absl::Status Run(const Work& work);
+
+ private:
+  absl::Status Acquire(std::unique_ptr<pqxx::connection>& connection);
+  void Return(std::unique_ptr<pqxx::connection> connection, bool healthy);
+  absl::Status Connect(std::unique_ptr<pqxx::connection>& connection);
+
+  const PgPoolOptions options_;
+  std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  int open_ = 0;  // idle plus lent out plus being opened
+  absl::Time next_connect_ = absl::InfinitePast();
+  absl::Duration backoff_ = absl::ZeroDuration();
+};
+
+}  // namespace cycle_claimer

@@ -1,0 +1,238 @@
+// The migration against what kimP's TypeORM apps create and do: it changes
+// nothing that exists, creates exactly TypeORM's table where none exists, and
+// the claim index survives synchronize dropping it under load.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/storage/schema_manager.h"
+#include "tests/support/server_fixture.h"
+
+namespace cycle_claimer::testing {
+namespace {
+
+namespace v1 = kimp::cycles::v1;
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream file(absl::StrCat(CYCLE_CLAIMER_FIXTURES_DIR, "/", name));
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_FALSE(text.str().empty()) << "missing fixture " << name;
+  return text.str();
+}
+
+// Everything TypeORM compares when it synchronizes arbitrage_cycles: columns
+// with types, nullability and defaults; constraints; indexes; enum labels.
+std::string DescribeArbitrageCycles(TestDatabase& db) {
+  return db.Scalar<std::string>(R"sql(
+    SELECT concat_ws(E'\n',
+      (SELECT string_agg(format('%s %s %s %s', column_name, udt_name,
+                                is_nullable, column_default),
+                         E'\n' ORDER BY ordinal_position)
+         FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'arbitrage_cycles'),
+      (SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), E'\n'
+                         ORDER BY conname)
+         FROM pg_constraint WHERE conrelid = 'public.arbitrage_cycles'::regclass),
+      (SELECT string_agg(indexdef, E'\n' ORDER BY indexname)
+         FROM pg_indexes
+        WHERE schemaname = 'public' AND tablename = 'arbitrage_cycles'),
+      (SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder)
+         FROM pg_enum
+        WHERE enumtypid = 'public.arbitrage_cycles_status_enum'::regtype))
+  )sql");
+}
+
+std::string DescribeServiceSchema(TestDatabase& db) {
+  return db.Scalar<std::string>(R"sql(
+    SELECT concat_ws(E'\n',
+      (SELECT string_agg(format('%s.%s %s %s %s', table_name, column_name,
+                                udt_name, is_nullable, column_default),
+                         E'\n' ORDER BY table_name, ordinal_position)
+         FROM information_schema.columns WHERE table_schema = 'cycle_claimer'),
+      (SELECT string_agg(indexdef, E'\n' ORDER BY indexname)
+         FROM pg_indexes WHERE schemaname = 'cycle_claimer'),
+      (SELECT string_agg(format('%s %s %s', version, name, applied_at), E'\n'
+                         ORDER BY version)
+         FROM cycle_claimer.schema_migrations))
+  )sql");
+}
+
+std::string AllRows(TestDatabase& db) {
+  return db.Scalar<std::string>(
+      "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY id), '') "
+      "FROM arbitrage_cycles t");
+}
+
+// Rows as kimP writes them: every status, NULLs, extreme amounts.
+constexpr char kKimpRows[] = R"sql(
+  INSERT INTO arbitrage_cycles (id, start_time, end_time, status,
+      initial_trade_id, rebalance_trade_id, total_net_profit_krw,
+      total_net_profit_percent, initial_investment_krw, error_details,
+      locked_at, retry_count, last_retry_at, next_retry_at, failure_reason)
+  SELECT uuid_generate_v4(),
+         '2025-06-01 00:00:00'::timestamp + g * interval '1 hour',
+         CASE WHEN g % 2 = 0 THEN '2025-07-01 12:00:00.5'::timestamp END,
+         (enum_range(NULL::arbitrage_cycles_status_enum))[1 + g % 9],
+         uuid_generate_v4(),
+         CASE WHEN g % 3 = 0 THEN uuid_generate_v4() END,
+         CASE WHEN g % 4 = 0 THEN -9999999999999999.9999 ELSE g * 1.2345 END,
+         CASE WHEN g % 5 = 0 THEN 999999.9999 END,
+         1000000,
+         CASE WHEN g % 6 = 0 THEN E'line one\nline ''two''' END,
+         CASE WHEN g % 7 = 0 THEN '2025-06-02'::timestamp END,
+         g % 4,
+         NULL, NULL,
+         CASE WHEN g % 8 = 0 THEN 'timeout' END
+  FROM generate_series(1, 40) AS g
+)sql";
+
+class MigrationTest : public ::testing::Test {
+ protected:
+  TestDatabase db_;
+};
+
+TEST_F(MigrationTest, MigratingTwiceChangesNothing) {
+  SchemaManager schema(db_.url());
+  ASSERT_TRUE(schema.Migrate().ok());
+  db_.Exec(kKimpRows);
+  const std::string table = DescribeArbitrageCycles(db_);
+  const std::string ours = DescribeServiceSchema(db_);
+  const std::string rows = AllRows(db_);
+  const absl::Status again = schema.Migrate();
+  ASSERT_TRUE(again.ok()) << again;
+  EXPECT_EQ(DescribeArbitrageCycles(db_), table);
+  EXPECT_EQ(DescribeServiceSchema(db_), ours);
+  EXPECT_EQ(AllRows(db_), rows);
+}
+
+TEST_F(MigrationTest, OnTypeOrmsTableKeepsEveryRowColumnAndConstraint) {
+  db_.Exec(ReadFixture("typeorm_arbitrage_cycles.sql"));
+  db_.Exec(kKimpRows);
+  const std::string table = DescribeArbitrageCycles(db_);
+  const std::string rows = AllRows(db_);
+  ASSERT_EQ(db_.Scalar<int>("SELECT count(*) FROM arbitrage_cycles"), 40);
+  const absl::Status migrated = SchemaManager(db_.url()).Migrate();
+  ASSERT_TRUE(migrated.ok()) << migrated;
+  EXPECT_EQ(DescribeArbitrageCycles(db_), table);
+  EXPECT_EQ(AllRows(db_), rows);
+  EXPECT_EQ(
+      db_.Scalar<int>("SELECT count(*) FROM cycle_claimer.schema_migrations"),
+      2);
+}
+
+TEST_F(MigrationTest, OnAnEmptyDatabaseCreatesExactlyTypeOrmsTable) {
+  ASSERT_TRUE(SchemaManager(db_.url()).Migrate().ok());
+  TestDatabase typeorm;
+  typeorm.Exec(ReadFixture("typeorm_arbitrage_cycles.sql"));
+  // What TypeORM's synchronize compares is identical, so it changes nothing.
+  EXPECT_EQ(DescribeArbitrageCycles(db_), DescribeArbitrageCycles(typeorm));
+}
+
+TEST_F(MigrationTest, ConcurrentReplicasMigrateOnce) {
+  std::vector<std::thread> replicas;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    replicas.emplace_back([&] {
+      if (!SchemaManager(db_.url()).Migrate().ok()) ++failures;
+    });
+  }
+  for (std::thread& replica : replicas) replica.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(
+      db_.Scalar<int>("SELECT count(*) FROM cycle_claimer.schema_migrations"),
+      2);
+}
+
+class ClaimIndexTest : public ServerTest {};
+
+TEST_F(ClaimIndexTest,
+       DroppedWhileWorkersRunLosesNoClaimNorFencingAndComesBack) {
+  constexpr int kCycles = 1000;
+  constexpr int kWorkers = 8;
+  InsertCycles(kCycles);
+  SchemaManager schema(db_.url());
+
+  std::atomic<bool> done{false};
+  std::atomic<int> drops{0};
+  std::thread synchronize([&] {
+    // What TypeORM's synchronize does to an index its entity does not declare.
+    auto connection = db_.Connect();
+    while (!done.load()) {
+      pqxx::nontransaction tx(*connection);
+      tx.exec("DROP INDEX IF EXISTS public.cycle_claimer_claimable_idx");
+      ++drops;
+      absl::SleepFor(absl::Milliseconds(150));
+    }
+  });
+
+  std::mutex mu;
+  std::map<std::string, int> grants;
+  std::vector<std::string> errors;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.emplace_back([&, w] {
+      client::CycleClient client = NewClient();
+      for (;;) {
+        auto claimed = client.Claim(absl::StrCat("w", w));
+        if (!claimed.ok() || !claimed->has_value()) {
+          if (!claimed.ok()) {
+            std::lock_guard lock(mu);
+            errors.push_back(claimed.status().ToString());
+          }
+          return;
+        }
+        v1::CompleteCycleRequest request;
+        request.set_cycle_id((*claimed)->id());
+        request.set_lease_token((*claimed)->lease_token());
+        const absl::Status first = client.Complete(request).status();
+        // Fencing holds too: the same completion a second time is refused.
+        const absl::Status second = client.Complete(request).status();
+        std::lock_guard lock(mu);
+        ++grants[(*claimed)->id()];
+        if (!first.ok())
+          errors.push_back(absl::StrCat("complete: ", first.ToString()));
+        if (second.code() != absl::StatusCode::kFailedPrecondition) {
+          errors.push_back(
+              absl::StrCat("second complete: ", second.ToString()));
+        }
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  done = true;
+  synchronize.join();
+
+  EXPECT_GE(drops.load(), 2);
+  EXPECT_TRUE(errors.empty())
+      << errors.size() << " errors, first: " << errors[0];
+  EXPECT_EQ(grants.size(), static_cast<size_t>(kCycles));
+  for (const auto& [id, count] : grants) EXPECT_EQ(count, 1) << id;
+  EXPECT_EQ(
+      db_.Scalar<int>(
+          "SELECT count(*) FROM arbitrage_cycles WHERE status = 'COMPLETED'"),
+      kCycles);
+
+  // The index keeper (every 200 ms here) builds it again.
+  bool present = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!present && absl::Now() < deadline) {
+    absl::StatusOr<bool> found = schema.ClaimIndexPresent();
+    ASSERT_TRUE(found.ok()) << found.status();
+    present = *found;
+    if (!present) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(present) << "the claim index was not re-created";
+}
+
+}  // namespace
+}  // namespace cycle_claimer::testing

@@ -1,0 +1,118 @@
+// A lost database gets UNAVAILABLE, the server stays up, and it recovers on
+// its own when the database is back.
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/support/server_fixture.h"
+
+namespace cycle_claimer::testing {
+namespace {
+
+namespace v1 = kimp::cycles::v1;
+
+int UnusedPort() {
+  // Bound by nobody: the test PostgreSQL listens elsewhere, and connections
+  // here are refused at once.
+  return 1;
+}
+
+class OutageTest : public ServerTest {};
+
+TEST_F(OutageTest, UnreachableDatabaseGivesUnavailableAndTheServerStaysUp) {
+  ServerOptions options = DefaultOptions();
+  options.database_url = absl::StrCat(
+      "postgresql://postgres@127.0.0.1:", UnusedPort(), "/nowhere");
+  options.migrate = false;
+  StartServer(options);
+  client::CycleClient client = NewClient();
+  for (int i = 0; i < 3; ++i) {
+    auto claimed = client.Claim("w");
+    EXPECT_EQ(claimed.status().code(), absl::StatusCode::kUnavailable)
+        << claimed.status();
+    EXPECT_EQ(client.Release("11111111-2222-4333-8444-555555555555", 1)
+                  .status()
+                  .code(),
+              absl::StatusCode::kUnavailable);
+  }
+  // Bad input is still refused as bad input, without a database.
+  EXPECT_EQ(client.Claim("").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(OutageTest, RecoversAfterItsDatabaseConnectionsAreKilled) {
+  InsertCycles(20);
+  client::CycleClient client = NewClient();
+  auto first = client.Claim("w");
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+
+  // Kill every backend the server holds, as a database restart would.
+  const int killed = db_.Scalar<int>(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  EXPECT_GE(killed, 1);
+
+  // Calls may fail with UNAVAILABLE (never anything else) until the pool
+  // has reconnected, which it does by itself.
+  int claimed = 0;
+  std::vector<std::string> unexpected;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (claimed < 5 && absl::Now() < deadline) {
+    auto next = client.Claim("w");
+    if (next.ok()) {
+      if (next->has_value()) ++claimed;
+    } else if (next.status().code() != absl::StatusCode::kUnavailable) {
+      unexpected.push_back(next.status().ToString());
+    } else {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  EXPECT_EQ(claimed, 5);
+  EXPECT_TRUE(unexpected.empty()) << unexpected.front();
+  // The lease taken before the outage still completes.
+  v1::CompleteCycleRequest done;
+  done.set_cycle_id((*first)->id());
+  done.set_lease_token((*first)->lease_token());
+  absl::StatusOr<v1::Cycle> completed = client.Complete(done);
+  for (int i = 0; i < 50 && !completed.ok() &&
+                  completed.status().code() == absl::StatusCode::kUnavailable;
+       ++i) {
+    completed = client.Complete(done);
+  }
+  EXPECT_TRUE(completed.ok()) << completed.status();
+  // No cycle is held twice: six claims, six distinct leased cycles.
+  EXPECT_EQ(
+      db_.Scalar<int>("SELECT count(*) FROM arbitrage_cycles WHERE "
+                      "status IN ('REBALANCING_IN_PROGRESS', 'COMPLETED')"),
+      6);
+}
+
+TEST_F(OutageTest, HealthReportsNotServingWhileTheDatabaseIsUnreachable) {
+  ServerOptions options = DefaultOptions();
+  options.database_url = absl::StrCat(
+      "postgresql://postgres@127.0.0.1:", UnusedPort(), "/nowhere");
+  options.migrate = false;
+  options.index_check_interval = absl::Milliseconds(50);
+  StartServer(options);
+  auto channel = NewChannel();
+  absl::StatusOr<HealthStatus> status = CheckHealth(*channel);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (status.ok() && *status != HealthStatus::kNotServing &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    status = CheckHealth(*channel);
+  }
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, HealthStatus::kNotServing);
+}
+
+TEST_F(OutageTest, HealthReportsServingWithTheDatabaseUp) {
+  auto channel = NewChannel();
+  absl::StatusOr<HealthStatus> status = CheckHealth(*channel);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, HealthStatus::kServing);
+}
+
+}  // namespace
+}  // namespace cycle_claimer::testing
