@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/domain/status_macros.h"
 #include "server/service/proto_mapping.h"
@@ -18,15 +19,19 @@ std::string FormatTime(const std::optional<absl::Time>& time) {
               : "-";
 }
 
+// One line per state change. A lease that ended shows no holder: the token
+// names it (the "claimed" line for that token says who held it).
 void LogOutcome(absl::string_view action, const Cycle& cycle) {
-  spdlog::info(
-      "{} cycle={} status={} worker={} token={} retry_count={} "
-      "lease_expires_at={}",
-      std::string(action), cycle.id,
-      std::string(CycleStatusLabel(cycle.status)),
-      cycle.locked_by.value_or("-"), cycle.lease_token, cycle.retry_count,
-      FormatTime(cycle.lease_expires_at));
+  spdlog::info("{} cycle={} status={} token={} retry_count={}{}",
+               std::string(action), cycle.id,
+               std::string(CycleStatusLabel(cycle.status)), cycle.lease_token,
+               cycle.retry_count,
+               cycle.locked_by ? absl::StrCat(" worker=", *cycle.locked_by,
+                                              " lease_expires_at=",
+                                              FormatTime(cycle.lease_expires_at))
+                               : "");
 }
+
 
 // Finishes the call at once when `command` failed validation; otherwise runs
 // `work(command)` on `executor` and finishes the call with its status.
