@@ -107,7 +107,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
             Cycle cycle,
             repository_.RenewLease(command.lease.cycle_id, command.lease.token,
                                    command.duration));
-        spdlog::debug("renewed cycle={} worker={} token={} until {}", cycle.id,
+        spdlog::info("renewed cycle={} worker={} token={} until {}", cycle.id,
                       cycle.locked_by.value_or("-"), cycle.lease_token,
                       FormatTime(cycle.lease_expires_at));
         ToProto(cycle, *response->mutable_cycle());
