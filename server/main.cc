@@ -13,6 +13,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/service/claimer_server.h"
@@ -52,9 +54,10 @@ ABSL_FLAG(std::string, log_level, "info",
 namespace {
 
 // Environment variables that set a flag's value; the command line wins.
+// DATABASE_URL is read apart (DatabaseUrl): set as a flag's value it would be
+// printed, password and all, by --help.
 const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"listen", "LISTEN_ADDRESS"},
-    {"database_url", "DATABASE_URL"},
     {"pool_size", "POOL_SIZE"},
     {"default_lease", "DEFAULT_LEASE"},
     {"max_lease", "MAX_LEASE"},
@@ -66,6 +69,15 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"shutdown_grace", "SHUTDOWN_GRACE"},
     {"log_level", "LOG_LEVEL"},
 };
+
+std::string DatabaseUrl() {
+  std::string url = absl::GetFlag(FLAGS_database_url);
+  if (url.empty()) {
+    const char* from_environment = std::getenv("DATABASE_URL");
+    if (from_environment != nullptr) url = from_environment;
+  }
+  return url;
+}
 
 bool ApplyEnvironment() {
   for (const auto& [flag_name, variable] : kFlagEnvironment) {
@@ -88,6 +100,14 @@ int main(int argc, char** argv) {
       "Hands kimP arbitrage cycles to finalizer workers under leases with "
       "fencing tokens.\nEvery flag can also be set by the environment variable "
       "named in its help; a flag on the command line wins.");
+  // --help lists the flags of this file (Abseil's default looks for a file
+  // named after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   if (!ApplyEnvironment()) return 2;
   absl::ParseCommandLine(argc, argv);
 
@@ -105,7 +125,7 @@ int main(int argc, char** argv) {
 
   cycle_claimer::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.database_url = absl::GetFlag(FLAGS_database_url);
+  options.database_url = DatabaseUrl();
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
   options.policy.default_lease = absl::GetFlag(FLAGS_default_lease);
   options.policy.max_lease = absl::GetFlag(FLAGS_max_lease);
