@@ -84,6 +84,7 @@ absl::StatusOr<bool> SchemaManager::EnsureClaimIndex() {
         // Looked up again under the lock: another replica may have built it.
         const std::optional<bool> locked_valid = FindClaimIndex(tx);
         if (locked_valid.value_or(false)) return false;
+        tx.exec(std::string(sql::kMaintenanceSession.text));
         if (locked_valid.has_value()) {
           tx.exec(std::string(sql::kDropClaimableIndex.text));
         }

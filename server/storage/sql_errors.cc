@@ -16,7 +16,9 @@ absl::StatusCode CodeForSqlState(absl::string_view sqlstate) {
       sqlstate == "25006") {
     return absl::StatusCode::kUnavailable;
   }
-  if (sqlstate == "40001" || sqlstate == "40P01") {
+  // 40001 serialization failure, 40P01 deadlock, 55P03 lock timeout: the
+  // same call may well succeed when tried again.
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
     return absl::StatusCode::kAborted;
   }
   if (sqlstate == "57014") return absl::StatusCode::kDeadlineExceeded;

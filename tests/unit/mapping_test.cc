@@ -57,6 +57,7 @@ TEST(CodeForSqlStateTest, ConnectionTroubleIsUnavailableConflictsAborted) {
   EXPECT_EQ(CodeForSqlState("53300"), absl::StatusCode::kUnavailable);
   EXPECT_EQ(CodeForSqlState("40001"), absl::StatusCode::kAborted);
   EXPECT_EQ(CodeForSqlState("40P01"), absl::StatusCode::kAborted);
+  EXPECT_EQ(CodeForSqlState("55P03"), absl::StatusCode::kAborted);
   EXPECT_EQ(CodeForSqlState("57014"), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(CodeForSqlState("42P01"), absl::StatusCode::kInternal);
   EXPECT_EQ(CodeForSqlState(""), absl::StatusCode::kInternal);
