@@ -2,6 +2,8 @@
 #   statements/<name>.sql  -> constexpr Statement k<Name>{"<name>", sql}
 #                             and kAllStatements (prepared on every connection)
 #   migrations/NNNN_<name>.sql -> kMigrations, in version order
+#   fragments/<name>.sql   -> pasted wherever a statement says {{<name>}}
+#                             (one column list shared by every statement)
 #   ddl/<name>.sql         -> constexpr Statement k<Name> (run as is, never
 #                             prepared: utility statements take no parameters)
 # Run as: cmake -DSQL_DIR=... -DOUTPUT=... -P embed_sql.cmake
@@ -18,8 +20,22 @@ function(camel_case out name)
   set(${out} "${result}" PARENT_SCOPE)
 endfunction()
 
+file(GLOB fragments "${SQL_DIR}/fragments/*.sql")
+
 function(read_sql out path)
   file(READ "${path}" text)
+  foreach(fragment_path IN LISTS fragments)
+    get_filename_component(fragment "${fragment_path}" NAME_WE)
+    file(READ "${fragment_path}" fragment_text)
+    string(STRIP "${fragment_text}" fragment_text)
+    set(placeholder "{{")
+    string(APPEND placeholder "${fragment}" "}}")
+    string(REPLACE "${placeholder}" "${fragment_text}" text "${text}")
+  endforeach()
+  string(FIND "${text}" "{{" unresolved)
+  if(NOT unresolved EQUAL -1)
+    message(FATAL_ERROR "${path} uses a fragment that server/sql/fragments lacks")
+  endif()
   string(FIND "${text}" ")sql\"" clash)
   if(NOT clash EQUAL -1)
     message(FATAL_ERROR "${path} contains the raw-string delimiter )sql\"")
