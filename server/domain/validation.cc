@@ -43,14 +43,14 @@ absl::StatusOr<std::string> ParseUuid(absl::string_view field,
   return absl::AsciiStrToLower(text);
 }
 
-absl::Status CheckWorkerId(absl::string_view field, absl::string_view text) {
+absl::Status CheckIdentifier(absl::string_view field, absl::string_view text,
+                             std::size_t max_bytes) {
   if (text.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
   }
-  if (text.size() > kMaxWorkerIdBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be at most ", kMaxWorkerIdBytes,
-                     " bytes, got ", text.size()));
+  if (text.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " must be at most ", max_bytes, " bytes, got ", text.size()));
   }
   const bool has_control = std::any_of(text.begin(), text.end(), [](char ch) {
     const auto byte = static_cast<unsigned char>(ch);

@@ -14,6 +14,7 @@
 namespace cycle_claimer {
 
 inline constexpr std::size_t kMaxWorkerIdBytes = 200;
+inline constexpr std::size_t kMaxRequestIdBytes = 100;
 inline constexpr std::size_t kMaxReasonBytes = 4096;
 
 // The canonical (lower-case, hyphenated) form of the UUID `text`, e.g.
@@ -21,8 +22,10 @@ inline constexpr std::size_t kMaxReasonBytes = 4096;
 absl::StatusOr<std::string> ParseUuid(absl::string_view field,
                                       absl::string_view text);
 
-// A worker id: 1 to kMaxWorkerIdBytes bytes, no control characters.
-absl::Status CheckWorkerId(absl::string_view field, absl::string_view text);
+// An identifier such as a worker id or request id: 1 to `max_bytes` bytes,
+// no control characters.
+absl::Status CheckIdentifier(absl::string_view field, absl::string_view text,
+                             std::size_t max_bytes);
 
 // Free text stored in a text column: at most `max_bytes`, no NUL (which
 // PostgreSQL cannot store); `required` rejects an empty or blank text.

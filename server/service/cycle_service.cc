@@ -22,16 +22,15 @@ std::string FormatTime(const std::optional<absl::Time>& time) {
 // One line per state change. A lease that ended shows no holder: the token
 // names it (the "claimed" line for that token says who held it).
 void LogOutcome(absl::string_view action, const Cycle& cycle) {
-  spdlog::info("{} cycle={} status={} token={} retry_count={}{}",
-               std::string(action), cycle.id,
-               std::string(CycleStatusLabel(cycle.status)), cycle.lease_token,
-               cycle.retry_count,
-               cycle.locked_by ? absl::StrCat(" worker=", *cycle.locked_by,
-                                              " lease_expires_at=",
-                                              FormatTime(cycle.lease_expires_at))
-                               : "");
+  spdlog::info(
+      "{} cycle={} status={} token={} retry_count={}{}", std::string(action),
+      cycle.id, std::string(CycleStatusLabel(cycle.status)), cycle.lease_token,
+      cycle.retry_count,
+      cycle.locked_by
+          ? absl::StrCat(" worker=", *cycle.locked_by, " lease_expires_at=",
+                         FormatTime(cycle.lease_expires_at))
+          : "");
 }
-
 
 // Finishes the call at once when `command` failed validation; otherwise runs
 // `work(command)` on `executor` and finishes the call with its status.
@@ -61,6 +60,55 @@ CycleServiceImpl::CycleServiceImpl(CycleRepository& repository,
                                    Executor& executor)
     : repository_(repository), executor_(executor) {}
 
+absl::StatusOr<std::vector<Cycle>> CycleServiceImpl::ClaimFor(
+    grpc::CallbackServerContext* context, const std::vector<ClaimSlot>& slots) {
+  ASSIGN_OR_RETURN(ClaimOutcome outcome, repository_.Claim(slots));
+  for (const Cycle& dead : outcome.dead_lettered) {
+    LogOutcome("dead-lettered (lease expired on the last attempt)", dead);
+  }
+  std::vector<Cycle> claimed;
+  for (std::optional<Cycle>& cycle : outcome.claimed) {
+    if (cycle) claimed.push_back(*std::move(cycle));
+  }
+  // A claim made with a request id is kept: its caller will retry with that
+  // id and must get this very lease back (ClaimOnce).
+  const bool will_retry = slots.size() == 1 && !slots.front().request_id.empty();
+  if (context->IsCancelled() && !will_retry) {
+    for (const Cycle& cycle : claimed) {
+      absl::StatusOr<Cycle> released =
+          repository_.Release(cycle.id, cycle.lease_token);
+      spdlog::info("released cycle={} token={}: its claim was cancelled ({})",
+                   cycle.id, cycle.lease_token,
+                   released.ok() ? "ok" : released.status().ToString());
+    }
+    return absl::CancelledError("the call was cancelled");
+  }
+  for (const Cycle& cycle : claimed) LogOutcome("claimed", cycle);
+  return claimed;
+}
+
+absl::StatusOr<std::optional<Cycle>> CycleServiceImpl::ClaimOnce(
+    grpc::CallbackServerContext* context, const ClaimSlot& slot) {
+  if (!slot.request_id.empty()) {
+    ASSIGN_OR_RETURN(std::optional<Cycle> held,
+                     repository_.FindClaim(slot.worker_id, slot.request_id));
+    if (held) {
+      LogOutcome("claimed again (same request_id)", *held);
+      return held;
+    }
+  }
+  absl::StatusOr<std::vector<Cycle>> claimed = ClaimFor(context, {slot});
+  if (claimed.status().code() == absl::StatusCode::kAborted &&
+      !slot.request_id.empty()) {
+    // The same (worker_id, request_id) was claimed concurrently, by a retry
+    // that reached this or another replica first: answer with its cycle.
+    return repository_.FindClaim(slot.worker_id, slot.request_id);
+  }
+  RETURN_IF_ERROR(claimed.status());
+  if (claimed->empty()) return std::optional<Cycle>();
+  return std::optional<Cycle>(std::move(claimed->front()));
+}
+
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     grpc::CallbackServerContext* context,
     const v1::ClaimNextCycleRequest* request,
@@ -69,30 +117,67 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
       context, executor_, ParseClaim(*request, repository_.policy()),
       [this, context, response](const ClaimCommand& command) -> absl::Status {
         ASSIGN_OR_RETURN(
-            ClaimOutcome outcome,
-            repository_.ClaimNext(command.worker_id, command.lease));
-        for (const Cycle& dead : outcome.dead_lettered) {
-          spdlog::warn(
-              "dead-lettered cycle={} retry_count={}: lease expired on "
-              "its last attempt",
-              dead.id, dead.retry_count);
+            std::optional<Cycle> cycle,
+            ClaimOnce(context, ClaimSlot{command.worker_id, command.lease,
+                                         command.request_id}));
+        if (cycle) ToProto(*cycle, *response->mutable_cycle());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CycleServiceImpl::ClaimCycles(
+    grpc::CallbackServerContext* context, const v1::ClaimCyclesRequest* request,
+    v1::ClaimCyclesResponse* response) {
+  return Dispatch(
+      context, executor_, ParseClaimBatch(*request, repository_.policy()),
+      [this, context,
+       response](const ClaimBatchCommand& command) -> absl::Status {
+        const std::vector<ClaimSlot> slots(
+            command.max_cycles,
+            ClaimSlot{command.worker_id, command.lease, std::string()});
+        ASSIGN_OR_RETURN(std::vector<Cycle> claimed, ClaimFor(context, slots));
+        for (const Cycle& cycle : claimed)
+          ToProto(cycle, *response->add_cycles());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
+    grpc::CallbackServerContext* context,
+    const v1::CompleteCyclesRequest* request,
+    v1::CompleteCyclesResponse* response) {
+  return Dispatch(
+      context, executor_, ParseCompleteBatch(*request),
+      [this,
+       response](const std::vector<absl::StatusOr<CompleteCommand>>& commands)
+          -> absl::Status {
+        std::vector<CompletionItem> items;
+        for (const auto& command : commands) {
+          if (command.ok()) {
+            items.push_back(CompletionItem{command->lease.cycle_id,
+                                           command->lease.token,
+                                           command->result});
+          }
         }
-        if (!outcome.claimed) return absl::OkStatus();
-        const Cycle& cycle = *outcome.claimed;
-        if (context->IsCancelled()) {
-          // The caller is gone and will never learn of this lease: give the
-          // cycle back now rather than when the lease runs out.
-          absl::StatusOr<Cycle> released =
-              repository_.Release(cycle.id, cycle.lease_token);
-          spdlog::info(
-              "released cycle={} token={}: claim by worker={} was "
-              "cancelled ({})",
-              cycle.id, cycle.lease_token, command.worker_id,
-              released.ok() ? "ok" : released.status().ToString());
-          return absl::CancelledError("the call was cancelled");
+        std::vector<absl::StatusOr<Cycle>> completed;
+        if (!items.empty()) {
+          ASSIGN_OR_RETURN(completed, repository_.CompleteAll(items));
         }
-        LogOutcome("claimed", cycle);
-        ToProto(cycle, *response->mutable_cycle());
+        auto next = completed.begin();
+        for (const auto& command : commands) {
+          v1::CompleteCycleResult* result = response->add_results();
+          const absl::StatusOr<Cycle>& outcome =
+              command.ok() ? *next++ : absl::StatusOr<Cycle>(command.status());
+          if (outcome.ok()) {
+            LogOutcome("completed", *outcome);
+            ToProto(*outcome, *result->mutable_cycle());
+          } else {
+            result->mutable_error()->set_code(
+                static_cast<int>(outcome.status().code()));
+            result->mutable_error()->set_message(
+                std::string(outcome.status().message()));
+          }
+        }
         return absl::OkStatus();
       });
 }
@@ -108,8 +193,8 @@ grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
             repository_.RenewLease(command.lease.cycle_id, command.lease.token,
                                    command.duration));
         spdlog::info("renewed cycle={} worker={} token={} until {}", cycle.id,
-                      cycle.locked_by.value_or("-"), cycle.lease_token,
-                      FormatTime(cycle.lease_expires_at));
+                     cycle.locked_by.value_or("-"), cycle.lease_token,
+                     FormatTime(cycle.lease_expires_at));
         ToProto(cycle, *response->mutable_cycle());
         return absl::OkStatus();
       });

@@ -39,8 +39,28 @@ class CycleServiceImpl final
       grpc::CallbackServerContext* context,
       const kimp::cycles::v1::ReleaseCycleRequest* request,
       kimp::cycles::v1::ReleaseCycleResponse* response) override;
+  grpc::ServerUnaryReactor* ClaimCycles(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::ClaimCyclesRequest* request,
+      kimp::cycles::v1::ClaimCyclesResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteCycles(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::CompleteCyclesRequest* request,
+      kimp::cycles::v1::CompleteCyclesResponse* response) override;
 
  private:
+  // Claims for `slots`; logs dead letters and claims. When the caller has
+  // gone meanwhile, gives the claimed cycles back at once and returns
+  // CANCELLED: nobody would ever learn of those leases. Not so for a single
+  // claim with a request id, whose caller retries with it (ClaimOnce).
+  absl::StatusOr<std::vector<Cycle>> ClaimFor(
+      grpc::CallbackServerContext* context,
+      const std::vector<ClaimSlot>& slots);
+  // An idempotent single claim: the cycle already held under request_id, or
+  // a new claim recorded with it.
+  absl::StatusOr<std::optional<Cycle>> ClaimOnce(
+      grpc::CallbackServerContext* context, const ClaimSlot& slot);
+
   CycleRepository& repository_;
   Executor& executor_;
 };

@@ -1,5 +1,8 @@
 #include "server/service/requests.h"
 
+#include <map>
+
+#include "absl/strings/str_cat.h"
 #include "server/domain/status_macros.h"
 #include "server/domain/validation.h"
 #include "server/service/proto_mapping.h"
@@ -26,17 +29,48 @@ absl::Status CheckOptionalDecimal(absl::string_view field,
   return CheckDecimal(field, text, precision, scale);
 }
 
+// A worker id and the lease it asks for (unset: the default).
+absl::StatusOr<absl::Duration> ParseWorkerAndLease(
+    const std::string& worker_id, bool has_lease,
+    const google::protobuf::Duration& lease, const LeasePolicy& policy) {
+  RETURN_IF_ERROR(CheckIdentifier("worker_id", worker_id, kMaxWorkerIdBytes));
+  ASSIGN_OR_RETURN(std::optional<absl::Duration> requested,
+                   FromProto("lease_duration", has_lease, lease));
+  return ResolveLeaseDuration(requested, policy);
+}
+
 }  // namespace
 
 absl::StatusOr<ClaimCommand> ParseClaim(
     const v1::ClaimNextCycleRequest& request, const LeasePolicy& policy) {
-  RETURN_IF_ERROR(CheckWorkerId("worker_id", request.worker_id()));
-  ASSIGN_OR_RETURN(std::optional<absl::Duration> requested,
-                   FromProto("lease_duration", request.has_lease_duration(),
-                             request.lease_duration()));
   ClaimCommand command;
+  ASSIGN_OR_RETURN(
+      command.lease,
+      ParseWorkerAndLease(request.worker_id(), request.has_lease_duration(),
+                          request.lease_duration(), policy));
   command.worker_id = request.worker_id();
-  ASSIGN_OR_RETURN(command.lease, ResolveLeaseDuration(requested, policy));
+  if (!request.request_id().empty()) {
+    RETURN_IF_ERROR(CheckIdentifier("request_id", request.request_id(),
+                                    kMaxRequestIdBytes));
+    command.request_id = request.request_id();
+  }
+  return command;
+}
+
+absl::StatusOr<ClaimBatchCommand> ParseClaimBatch(
+    const v1::ClaimCyclesRequest& request, const LeasePolicy& policy) {
+  ClaimBatchCommand command;
+  ASSIGN_OR_RETURN(
+      command.lease,
+      ParseWorkerAndLease(request.worker_id(), request.has_lease_duration(),
+                          request.lease_duration(), policy));
+  command.worker_id = request.worker_id();
+  if (request.max_cycles() < 1 || request.max_cycles() > kMaxBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_cycles must be between 1 and ", kMaxBatch, ", got ",
+                     request.max_cycles()));
+  }
+  command.max_cycles = request.max_cycles();
   return command;
 }
 
@@ -81,6 +115,36 @@ absl::StatusOr<FailCommand> ParseFail(const v1::FailCycleRequest& request) {
   command.reason = request.reason();
   command.permanent = request.permanent();
   return command;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<CompleteCommand>>> ParseCompleteBatch(
+    const v1::CompleteCyclesRequest& request) {
+  const int count = request.completions_size();
+  if (count < 1 || count > kMaxBatch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "completions must hold 1 to ", kMaxBatch, " items, got ", count));
+  }
+  std::vector<absl::StatusOr<CompleteCommand>> items;
+  std::map<std::string, int> first_index;
+  for (int i = 0; i < count; ++i) {
+    absl::StatusOr<CompleteCommand> item =
+        ParseComplete(request.completions(i));
+    if (!item.ok()) {
+      items.push_back(absl::InvalidArgumentError(
+          absl::StrCat("completions[", i, "].", item.status().message())));
+      continue;
+    }
+    const auto [earlier, inserted] =
+        first_index.emplace(item->lease.cycle_id, i);
+    if (!inserted) {
+      items.push_back(absl::InvalidArgumentError(
+          absl::StrCat("completions[", i, "].cycle_id repeats completions[",
+                       earlier->second, "]")));
+      continue;
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
 }
 
 absl::StatusOr<LeaseRef> ParseRelease(const v1::ReleaseCycleRequest& request) {

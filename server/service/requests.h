@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -17,6 +18,16 @@ namespace cycle_claimer {
 struct ClaimCommand {
   std::string worker_id;
   absl::Duration lease;
+  std::string request_id;  // empty: none
+};
+
+// The most cycles one ClaimCycles call may take.
+inline constexpr int kMaxBatch = 100;
+
+struct ClaimBatchCommand {
+  std::string worker_id;
+  absl::Duration lease;
+  int max_cycles = 1;
 };
 
 // A cycle id in canonical form and the lease token presented for it.
@@ -44,6 +55,15 @@ struct FailCommand {
 absl::StatusOr<ClaimCommand> ParseClaim(
     const kimp::cycles::v1::ClaimNextCycleRequest& request,
     const LeasePolicy& policy);
+absl::StatusOr<ClaimBatchCommand> ParseClaimBatch(
+    const kimp::cycles::v1::ClaimCyclesRequest& request,
+    const LeasePolicy& policy);
+// One entry per completion, in order: the command, or why the item is
+// invalid (its own field errors, prefixed "completions[i].", or a cycle_id
+// that an earlier item already names). The call as a whole is invalid only
+// when it holds no completion or more than kMaxBatch.
+absl::StatusOr<std::vector<absl::StatusOr<CompleteCommand>>> ParseCompleteBatch(
+    const kimp::cycles::v1::CompleteCyclesRequest& request);
 absl::StatusOr<RenewCommand> ParseRenew(
     const kimp::cycles::v1::RenewLeaseRequest& request,
     const LeasePolicy& policy);

@@ -1,5 +1,6 @@
 #include "server/storage/cycle_repository.h"
 
+#include <map>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,30 @@ std::optional<absl::Time> OptionalTime(const pqxx::row& row,
   const pqxx::field field = row[column];
   if (field.is_null()) return std::nullopt;
   return absl::FromUnixMicros(field.as<int64_t>());
+}
+
+// A PostgreSQL array literal of `values`, each quoted, so any text survives.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) literal += ',';
+    literal += '"';
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') literal += '\\';
+      literal += ch;
+    }
+    literal += '"';
+  }
+  return literal + "}";
+}
+
+std::string BigintArray(const std::vector<int64_t>& values) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) literal += ',';
+    literal += std::to_string(values[i]);
+  }
+  return literal + "}";
 }
 
 // Decodes the cycle projection every statement of server/sql returns.
@@ -91,34 +116,67 @@ CycleRepository::CycleRepository(RepositoryOptions options)
 
 CycleRepository::~CycleRepository() = default;
 
-absl::StatusOr<ClaimOutcome> CycleRepository::ClaimNext(
-    absl::string_view worker_id, absl::Duration lease) {
+absl::StatusOr<ClaimOutcome> CycleRepository::Claim(
+    const std::vector<ClaimSlot>& slots) {
   ClaimOutcome outcome;
-  const std::string worker(worker_id);
-  for (int round = 0; round < kMaxClaimRounds && !outcome.claimed; ++round) {
+  outcome.claimed.resize(slots.size());
+  std::vector<std::size_t> unserved(slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) unserved[i] = i;
+  for (int round = 0; round < kMaxClaimRounds && !unserved.empty(); ++round) {
+    std::vector<std::string> workers, request_ids;
+    std::vector<int64_t> leases;
+    for (std::size_t index : unserved) {
+      workers.push_back(slots[index].worker_id);
+      leases.push_back(Micros(slots[index].lease));
+      request_ids.push_back(slots[index].request_id);
+    }
     int64_t candidates = 0;
-    absl::Status status = pool_->Run([&](pqxx::connection& connection) {
+    std::vector<std::size_t> still_unserved;
+    std::vector<bool> served(unserved.size(), false);
+    int64_t live = 0;
+    RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
       pqxx::nontransaction tx(connection);
-      const pqxx::result result =
-          tx.exec_prepared(Name(sql::kClaimNextCycle), worker, Micros(lease),
-                           options_.policy.max_attempts,
-                           Micros(options_.policy.default_lease), 1);
+      const pqxx::result result = tx.exec_prepared(
+          Name(sql::kClaimCycles), TextArray(workers), BigintArray(leases),
+          TextArray(request_ids), options_.policy.max_attempts,
+          Micros(options_.policy.default_lease));
       for (const pqxx::row& row : result) {
         candidates = row["candidates"].as<int64_t>();
         if (row["id"].is_null()) continue;
         ASSIGN_OR_RETURN(Cycle cycle, DecodeCycle(row));
-        if (cycle.status == CycleStatus::kRebalancingInProgress) {
-          outcome.claimed = std::move(cycle);
-        } else {
+        if (cycle.status != CycleStatus::kRebalancingInProgress) {
           outcome.dead_lettered.push_back(std::move(cycle));
+          continue;
         }
+        const auto slot = row["slot"].as<std::size_t>() - 1;
+        served[slot] = true;
+        ++live;
+        outcome.claimed[unserved[slot]] = std::move(cycle);
       }
       return absl::OkStatus();
-    });
-    RETURN_IF_ERROR(status);
-    if (candidates == 0) break;
+    }));
+    for (std::size_t i = 0; i < unserved.size(); ++i) {
+      if (!served[i]) still_unserved.push_back(unserved[i]);
+    }
+    unserved = std::move(still_unserved);
+    // Every candidate became a live claim: nothing more is claimable now.
+    if (candidates == live) break;
   }
   return outcome;
+}
+
+absl::StatusOr<std::optional<Cycle>> CycleRepository::FindClaim(
+    absl::string_view worker_id, absl::string_view request_id) {
+  std::optional<Cycle> cycle;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const pqxx::result rows =
+        tx.exec_prepared(Name(sql::kFindClaimByRequest), std::string(worker_id),
+                         std::string(request_id));
+    ASSIGN_OR_RETURN(cycle, SingleCycle(rows));
+    return absl::OkStatus();
+  }));
+  return cycle;
 }
 
 absl::StatusOr<Cycle> CycleRepository::RenewLease(absl::string_view cycle_id,
@@ -138,18 +196,46 @@ absl::StatusOr<Cycle> CycleRepository::RenewLease(absl::string_view cycle_id,
 
 absl::StatusOr<Cycle> CycleRepository::Complete(
     absl::string_view cycle_id, int64_t token, const CompletionResult& result) {
-  std::optional<Cycle> completed;
+  ASSIGN_OR_RETURN(
+      std::vector<absl::StatusOr<Cycle>> completed,
+      CompleteAll({CompletionItem{std::string(cycle_id), token, result}}));
+  return std::move(completed.front());
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Cycle>>> CycleRepository::CompleteAll(
+    const std::vector<CompletionItem>& items) {
+  std::vector<std::string> ids, trade_ids, profits, percents;
+  std::vector<int64_t> tokens;
+  for (const CompletionItem& item : items) {
+    ids.push_back(item.cycle_id);
+    tokens.push_back(item.token);
+    trade_ids.push_back(item.result.rebalance_trade_id);
+    profits.push_back(item.result.total_net_profit_krw);
+    percents.push_back(item.result.total_net_profit_percent);
+  }
+  std::map<std::string, Cycle> completed;
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
     const pqxx::result rows = tx.exec_prepared(
-        Name(sql::kCompleteCycle), std::string(cycle_id), token,
-        result.rebalance_trade_id, result.total_net_profit_krw,
-        result.total_net_profit_percent);
-    ASSIGN_OR_RETURN(completed, SingleCycle(rows));
+        Name(sql::kCompleteCycles), TextArray(ids), BigintArray(tokens),
+        TextArray(trade_ids), TextArray(profits), TextArray(percents));
+    for (const pqxx::row& row : rows) {
+      ASSIGN_OR_RETURN(Cycle cycle, DecodeCycle(row));
+      completed.emplace(cycle.id, std::move(cycle));
+    }
     return absl::OkStatus();
   }));
-  if (!completed) return LeaseMissError(cycle_id, token);
-  return *std::move(completed);
+  std::vector<absl::StatusOr<Cycle>> results;
+  results.reserve(items.size());
+  for (const CompletionItem& item : items) {
+    auto found = completed.find(item.cycle_id);
+    if (found != completed.end()) {
+      results.push_back(std::move(found->second));
+    } else {
+      results.push_back(LeaseMissError(item.cycle_id, item.token));
+    }
+  }
+  return results;
 }
 
 absl::StatusOr<Cycle> CycleRepository::Fail(absl::string_view cycle_id,

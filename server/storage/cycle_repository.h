@@ -27,10 +27,20 @@ struct RepositoryOptions {
   LeasePolicy policy;
 };
 
+// One claim to serve: who, for how long, and with which request id (empty:
+// none). The caller has validated the fields.
+struct ClaimSlot {
+  std::string worker_id;
+  absl::Duration lease;
+  std::string request_id;
+};
+
 // What a claim did.
 struct ClaimOutcome {
-  // The cycle now leased to the caller; nullopt when nothing was claimable.
-  std::optional<Cycle> claimed;
+  // One entry per slot, in slot order: the cycle now leased to that slot's
+  // worker, or nullopt when there was not enough claimable. Earlier slots
+  // get older cycles.
+  std::vector<std::optional<Cycle>> claimed;
   // Cycles whose expired lease used up their last attempt on the way: they
   // went to DEAD_LETTER instead of being handed out.
   std::vector<Cycle> dead_lettered;
@@ -42,6 +52,13 @@ struct CompletionResult {
   std::string rebalance_trade_id;
   std::string total_net_profit_krw;
   std::string total_net_profit_percent;
+};
+
+// A lease to complete, with its result.
+struct CompletionItem {
+  std::string cycle_id;
+  int64_t token = 0;
+  CompletionResult result;
 };
 
 // Every SQL statement the service runs against arbitrage_cycles and its lease
@@ -62,9 +79,16 @@ class CycleRepository {
 
   const LeasePolicy& policy() const { return options_.policy; }
 
-  // Leases the oldest claimable cycle to `worker_id` for `lease`.
-  absl::StatusOr<ClaimOutcome> ClaimNext(absl::string_view worker_id,
-                                         absl::Duration lease);
+  // Leases the oldest claimable cycles to `slots`, in one statement (more
+  // only when cycles were dead-lettered or lost to a race on the way).
+  // Slots with a request id must be unique per (worker_id, request_id); see
+  // FindClaim. ABORTED when such a pair was claimed concurrently elsewhere.
+  absl::StatusOr<ClaimOutcome> Claim(const std::vector<ClaimSlot>& slots);
+
+  // The cycle `worker_id` claimed with `request_id` and still holds (its
+  // lease may have expired, as long as nobody took it over), or nullopt.
+  absl::StatusOr<std::optional<Cycle>> FindClaim(absl::string_view worker_id,
+                                                 absl::string_view request_id);
 
   // Extends the lease held with `token` to now + `lease`.
   absl::StatusOr<Cycle> RenewLease(absl::string_view cycle_id, int64_t token,
@@ -73,6 +97,14 @@ class CycleRepository {
   // COMPLETED, end_time = now, lease cleared, `result` stored.
   absl::StatusOr<Cycle> Complete(absl::string_view cycle_id, int64_t token,
                                  const CompletionResult& result);
+
+  // Completes every item in one statement (one transaction). Returns one
+  // entry per item, in order: the completed cycle, or that item's NOT_FOUND
+  // or FAILED_PRECONDITION (its lease is lost; nothing changed for it). The
+  // cycle ids must be distinct. The whole call fails only when the database
+  // does (UNAVAILABLE and so on), and then nothing was completed.
+  absl::StatusOr<std::vector<absl::StatusOr<Cycle>>> CompleteAll(
+      const std::vector<CompletionItem>& items);
 
   // Records a failed attempt as the lease policy decides (DecideFailure).
   absl::StatusOr<Cycle> Fail(absl::string_view cycle_id, int64_t token,

@@ -18,7 +18,9 @@ absl::StatusCode CodeForSqlState(absl::string_view sqlstate) {
   }
   // 40001 serialization failure, 40P01 deadlock, 55P03 lock timeout: the
   // same call may well succeed when tried again.
-  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
+  // 23505 unique violation: a concurrent writer won the same key.
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03" ||
+      sqlstate == "23505") {
     return absl::StatusCode::kAborted;
   }
   if (sqlstate == "57014") return absl::StatusCode::kDeadlineExceeded;

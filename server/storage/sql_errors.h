@@ -8,7 +8,8 @@ namespace cycle_claimer {
 // The status code for a PostgreSQL error with SQLSTATE `sqlstate`: UNAVAILABLE
 // for errors that mean the database cannot serve right now (connection
 // failures, shutdown, too many connections, recovery), ABORTED for
-// serialization failures, deadlocks and lock timeouts, DEADLINE_EXCEEDED for a cancelled
+// serialization failures, deadlocks, lock timeouts and unique
+// violations (a concurrent writer won), DEADLINE_EXCEEDED for a cancelled
 // statement, INTERNAL for the rest (a bug or a schema that is not ours).
 absl::StatusCode CodeForSqlState(absl::string_view sqlstate);
 

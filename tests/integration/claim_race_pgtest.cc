@@ -26,11 +26,81 @@ struct Grant {
   int worker;
 };
 
-class ClaimRaceTest : public ServerTest {};
+// How the workers of one run claim and complete.
+struct RaceMode {
+  std::string name;
+  int workers;
+  int batch;  // 1: ClaimNextCycle + CompleteCycle; more: the batch RPCs
+};
 
-TEST_F(ClaimRaceTest, ThirtyTwoWorkersCompleteTenThousandCyclesExactlyOnce) {
+class ClaimRaceTest : public ServerTest,
+                      public ::testing::WithParamInterface<RaceMode> {};
+
+// Claims up to `batch` cycles: by ClaimNextCycle when batch is 1.
+absl::StatusOr<std::vector<v1::Cycle>> ClaimSome(client::CycleClient& client,
+                                                 v1::CycleService::Stub& stub,
+                                                 const std::string& worker_id,
+                                                 int batch) {
+  if (batch == 1) {
+    auto claimed = client.Claim(worker_id);
+    if (!claimed.ok()) return claimed.status();
+    if (!claimed->has_value()) return std::vector<v1::Cycle>();
+    return std::vector<v1::Cycle>{**claimed};
+  }
+  v1::ClaimCyclesRequest request;
+  request.set_worker_id(worker_id);
+  request.set_max_cycles(batch);
+  v1::ClaimCyclesResponse response;
+  grpc::ClientContext context;
+  const grpc::Status status = stub.ClaimCycles(&context, request, &response);
+  if (!status.ok()) return absl::UnknownError(status.error_message());
+  return std::vector<v1::Cycle>(response.cycles().begin(),
+                                response.cycles().end());
+}
+
+// Completes `cycles`: one CompleteCycle each when batch is 1. Returns how
+// many were accepted, or the first error.
+absl::StatusOr<int> CompleteAll(client::CycleClient& client,
+                                v1::CycleService::Stub& stub,
+                                const std::vector<v1::Cycle>& cycles,
+                                int batch) {
+  v1::CompleteCyclesRequest request;
+  for (const v1::Cycle& cycle : cycles) {
+    v1::CompleteCycleRequest* done = request.add_completions();
+    done->set_cycle_id(cycle.id());
+    done->set_lease_token(cycle.lease_token());
+    done->set_total_net_profit_krw("1000.5");
+  }
+  if (batch == 1) {
+    absl::Status status = client.Complete(request.completions(0)).status();
+    if (!status.ok()) return status;
+    return 1;
+  }
+  v1::CompleteCyclesResponse response;
+  grpc::ClientContext context;
+  const grpc::Status status = stub.CompleteCycles(&context, request, &response);
+  if (!status.ok()) return absl::UnknownError(status.error_message());
+  int accepted = 0;
+  for (const v1::CompleteCycleResult& result : response.results()) {
+    if (!result.has_cycle())
+      return absl::UnknownError(result.error().message());
+    ++accepted;
+  }
+  return accepted;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ClaimRaceTest,
+                         ::testing::Values(RaceMode{"Unary32Workers", 32, 1},
+                                           RaceMode{"BatchOf10With64Workers",
+                                                    64, 10}),
+                         [](const ::testing::TestParamInfo<RaceMode>& info) {
+                           return info.param.name;
+                         });
+
+TEST_P(ClaimRaceTest, WorkersCompleteTenThousandCyclesExactlyOnce) {
   constexpr int kCycles = 10000;
-  constexpr int kWorkers = 32;
+  const int kWorkers = GetParam().workers;
+  const int kBatch = GetParam().batch;
   InsertCycles(kCycles);
 
   std::atomic<int> claims_received{0};
@@ -40,48 +110,46 @@ TEST_F(ClaimRaceTest, ThirtyTwoWorkersCompleteTenThousandCyclesExactlyOnce) {
   std::vector<std::string> errors;
   // For each empty answer, a lower bound on how many cycles were unclaimed
   // when the server gave it: of the claims granted before that moment, all
-  // but the at most kWorkers - 1 still in flight to other workers have been
-  // counted in claims_received by the time the empty answer is in.
+  // but the at most (kWorkers - 1) * kBatch still in flight to other workers
+  // have been counted in claims_received by the time the empty answer is in.
   std::vector<int> unclaimed_at_least_when_empty;
 
   std::vector<std::thread> workers;
   for (int w = 0; w < kWorkers; ++w) {
     workers.emplace_back([&, w] {
       client::CycleClient client = NewClient();
+      auto stub = NewStub();
       const std::string worker_id = absl::StrCat("worker-", w);
       for (;;) {
-        auto claimed = client.Claim(worker_id);
+        auto claimed = ClaimSome(client, *stub, worker_id, kBatch);
         if (!claimed.ok()) {
           std::lock_guard lock(mu);
           errors.push_back(
               absl::StrCat("claim: ", claimed.status().ToString()));
           return;
         }
-        if (!claimed->has_value()) {
+        if (claimed->empty()) {
           const int received = claims_received.load();
           std::lock_guard lock(mu);
           unclaimed_at_least_when_empty.push_back(kCycles - received -
-                                                  (kWorkers - 1));
+                                                  (kWorkers - 1) * kBatch);
           return;
         }
-        const v1::Cycle& cycle = **claimed;
-        claims_received.fetch_add(1);
+        claims_received.fetch_add(static_cast<int>(claimed->size()));
         {
           std::lock_guard lock(mu);
-          grants.push_back({cycle.id(), cycle.lease_token(), w});
+          for (const v1::Cycle& cycle : *claimed) {
+            grants.push_back({cycle.id(), cycle.lease_token(), w});
+          }
         }
-        v1::CompleteCycleRequest done;
-        done.set_cycle_id(cycle.id());
-        done.set_lease_token(cycle.lease_token());
-        done.set_total_net_profit_krw("1000.5");
-        auto completed = client.Complete(done);
+        auto completed = CompleteAll(client, *stub, *claimed, kBatch);
         if (!completed.ok()) {
           std::lock_guard lock(mu);
           errors.push_back(
               absl::StrCat("complete: ", completed.status().ToString()));
           return;
         }
-        completions_accepted.fetch_add(1);
+        completions_accepted.fetch_add(*completed);
       }
     });
   }
@@ -102,10 +170,10 @@ TEST_F(ClaimRaceTest, ThirtyTwoWorkersCompleteTenThousandCyclesExactlyOnce) {
                         << " times";
   }
 
-  // SKIP LOCKED only skips rows other claims hold, at most one each: an
-  // empty answer can only come when fewer cycles than workers were left.
+  // SKIP LOCKED only skips rows other claims hold, at most kBatch each: an
+  // empty answer can only come when few cycles were left.
   for (int unclaimed : unclaimed_at_least_when_empty) {
-    EXPECT_LE(unclaimed, kWorkers)
+    EXPECT_LE(unclaimed, kWorkers * kBatch)
         << "a worker was told nothing is claimable while at least " << unclaimed
         << " cycles were unclaimed";
   }

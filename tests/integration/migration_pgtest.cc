@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/sql/sql_catalog.h"
 #include "server/storage/schema_manager.h"
 #include "tests/support/server_fixture.h"
 
@@ -125,9 +126,9 @@ TEST_F(MigrationTest, OnTypeOrmsTableKeepsEveryRowColumnAndConstraint) {
   ASSERT_TRUE(migrated.ok()) << migrated;
   EXPECT_EQ(DescribeArbitrageCycles(db_), table);
   EXPECT_EQ(AllRows(db_), rows);
-  EXPECT_EQ(
-      db_.Scalar<int>("SELECT count(*) FROM cycle_claimer.schema_migrations"),
-      2);
+  EXPECT_EQ(db_.Scalar<size_t>(
+                "SELECT count(*) FROM cycle_claimer.schema_migrations"),
+            std::size(sql::kMigrations));
 }
 
 TEST_F(MigrationTest, OnAnEmptyDatabaseCreatesExactlyTypeOrmsTable) {
@@ -148,9 +149,9 @@ TEST_F(MigrationTest, ConcurrentReplicasMigrateOnce) {
   }
   for (std::thread& replica : replicas) replica.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(
-      db_.Scalar<int>("SELECT count(*) FROM cycle_claimer.schema_migrations"),
-      2);
+  EXPECT_EQ(db_.Scalar<size_t>(
+                "SELECT count(*) FROM cycle_claimer.schema_migrations"),
+            std::size(sql::kMigrations));
 }
 
 class ClaimIndexTest : public ServerTest {};

@@ -28,16 +28,24 @@ TEST(ParseUuidTest, RefusesMalformedIdsNamingTheField) {
   }
 }
 
-TEST(CheckWorkerIdTest, BoundsLengthAndRefusesControlCharacters) {
-  EXPECT_TRUE(CheckWorkerId("worker_id", "finalizer-7@host-a").ok());
-  EXPECT_TRUE(CheckWorkerId("worker_id", "작업자-1").ok());
+TEST(CheckIdentifierTest, BoundsLengthAndRefusesControlCharacters) {
   EXPECT_TRUE(
-      CheckWorkerId("worker_id", std::string(kMaxWorkerIdBytes, 'w')).ok());
-  EXPECT_FALSE(CheckWorkerId("worker_id", "").ok());
+      CheckIdentifier("worker_id", "finalizer-7@host-a", kMaxWorkerIdBytes)
+          .ok());
+  EXPECT_TRUE(CheckIdentifier("worker_id", "작업자-1", kMaxWorkerIdBytes).ok());
+  EXPECT_TRUE(CheckIdentifier("worker_id", std::string(kMaxWorkerIdBytes, 'w'),
+                              kMaxWorkerIdBytes)
+                  .ok());
+  EXPECT_FALSE(CheckIdentifier("worker_id", "", kMaxWorkerIdBytes).ok());
+  EXPECT_FALSE(CheckIdentifier("worker_id",
+                               std::string(kMaxWorkerIdBytes + 1, 'w'),
+                               kMaxWorkerIdBytes)
+                   .ok());
   EXPECT_FALSE(
-      CheckWorkerId("worker_id", std::string(kMaxWorkerIdBytes + 1, 'w')).ok());
-  EXPECT_FALSE(CheckWorkerId("worker_id", "tab\there").ok());
-  EXPECT_FALSE(CheckWorkerId("worker_id", std::string("nul\0x", 5)).ok());
+      CheckIdentifier("worker_id", "tab\there", kMaxWorkerIdBytes).ok());
+  EXPECT_FALSE(
+      CheckIdentifier("worker_id", std::string("nul\0x", 5), kMaxWorkerIdBytes)
+          .ok());
 }
 
 TEST(CheckTextTest, RequiredTextMustNotBeBlankAndNeverHoldsNul) {

@@ -5,7 +5,7 @@
 --   $6 the worker that held the lease  $7 its lease token
 WITH released AS (
   UPDATE cycle_claimer.cycle_leases l
-  SET locked_by = NULL, lease_expires_at = NULL
+  SET locked_by = NULL, lease_expires_at = NULL, claim_request_id = NULL
   WHERE l.cycle_id = $1
   RETURNING l.cycle_id, l.lease_token, l.locked_by, l.lease_expires_at
 ),

@@ -8,7 +8,7 @@ WITH held AS MATERIALIZED (
 ),
 released AS (
   UPDATE cycle_claimer.cycle_leases l
-  SET locked_by = NULL, lease_expires_at = NULL
+  SET locked_by = NULL, lease_expires_at = NULL, claim_request_id = NULL
   FROM held h
   WHERE l.cycle_id = h.id AND l.lease_token = $2 AND l.locked_by IS NOT NULL
   RETURNING l.cycle_id, l.lease_token, l.locked_by, l.lease_expires_at
