@@ -37,6 +37,11 @@ ABSL_FLAG(int, max_attempts, 5,
 ABSL_FLAG(absl::Duration, retry_base_delay, absl::Minutes(10),
           "Backoff after the n-th failure is this times 2^(n-1). Env: "
           "RETRY_BASE_DELAY.");
+ABSL_FLAG(absl::Duration, max_wait_timeout, absl::Seconds(60),
+          "Longest a claim may long-poll (wait_timeout is capped at this). "
+          "Env: MAX_WAIT_TIMEOUT.");
+ABSL_FLAG(bool, coalesce, true,
+          "Merge concurrent claims into one statement. Env: COALESCE.");
 ABSL_FLAG(bool, migrate, true,
           "Apply the schema migrations at start. Env: MIGRATE.");
 ABSL_FLAG(absl::Duration, index_check_interval, absl::Seconds(30),
@@ -63,6 +68,8 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"max_lease", "MAX_LEASE"},
     {"max_attempts", "MAX_ATTEMPTS"},
     {"retry_base_delay", "RETRY_BASE_DELAY"},
+    {"max_wait_timeout", "MAX_WAIT_TIMEOUT"},
+    {"coalesce", "COALESCE"},
     {"migrate", "MIGRATE"},
     {"index_check_interval", "INDEX_CHECK_INTERVAL"},
     {"demo_cycles", "DEMO_CYCLES"},
@@ -131,6 +138,8 @@ int main(int argc, char** argv) {
   options.policy.max_lease = absl::GetFlag(FLAGS_max_lease);
   options.policy.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   options.policy.retry_base_delay = absl::GetFlag(FLAGS_retry_base_delay);
+  options.policy.max_wait = absl::GetFlag(FLAGS_max_wait_timeout);
+  options.coalesce = absl::GetFlag(FLAGS_coalesce);
   options.migrate = absl::GetFlag(FLAGS_migrate);
   options.index_check_interval = absl::GetFlag(FLAGS_index_check_interval);
 

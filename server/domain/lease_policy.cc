@@ -15,6 +15,9 @@ absl::Status ValidateLeasePolicy(const LeasePolicy& policy) {
         "default_lease must be between ", absl::FormatDuration(kMinLease),
         " and max_lease (", absl::FormatDuration(policy.max_lease), ")"));
   }
+  if (policy.max_wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_wait_timeout must not be negative");
+  }
   if (policy.max_attempts < 1) {
     return absl::InvalidArgumentError("max_attempts must be at least 1");
   }
@@ -42,6 +45,18 @@ absl::StatusOr<absl::Duration> ResolveLeaseDuration(
         " (the server's maximum), got ", absl::FormatDuration(*requested)));
   }
   return *requested;
+}
+
+absl::StatusOr<absl::Duration> ResolveWaitTimeout(
+    std::optional<absl::Duration> requested, const LeasePolicy& policy,
+    absl::string_view field) {
+  if (!requested.has_value()) return absl::ZeroDuration();
+  if (*requested < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must not be negative, got ",
+                     absl::FormatDuration(*requested)));
+  }
+  return std::min(*requested, policy.max_wait);
 }
 
 absl::Duration RetryDelay(int retry_count, absl::Duration base) {

@@ -21,6 +21,8 @@ struct LeasePolicy {
   int max_attempts = 5;
   // The n-th failed attempt waits retry_base_delay * 2^(n-1).
   absl::Duration retry_base_delay = absl::Minutes(10);
+  // Longest a claim may wait for a cycle (longer requests are capped).
+  absl::Duration max_wait = absl::Seconds(60);
 };
 
 // The shortest lease a request may ask for. Shorter ones are almost always a
@@ -39,6 +41,13 @@ absl::Status ValidateLeasePolicy(const LeasePolicy& policy);
 absl::StatusOr<absl::Duration> ResolveLeaseDuration(
     std::optional<absl::Duration> requested, const LeasePolicy& policy,
     absl::string_view field = "lease_duration");
+
+// How long a claim waits for a cycle when it asked for `requested` (nullopt:
+// not given): zero when unset, at most policy.max_wait. INVALID_ARGUMENT
+// naming `field` when negative.
+absl::StatusOr<absl::Duration> ResolveWaitTimeout(
+    std::optional<absl::Duration> requested, const LeasePolicy& policy,
+    absl::string_view field = "wait_timeout");
 
 // How long a cycle waits after its `retry_count`-th failed attempt (>= 1):
 // base * 2^(retry_count - 1), capped at kMaxRetryDelay.

@@ -40,8 +40,14 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   });
   server->executor_ =
       std::make_unique<Executor>(opts.pool_size, opts.max_queued_calls);
-  server->service_ = std::make_unique<CycleServiceImpl>(*server->repository_,
-                                                        *server->executor_);
+  server->dispatcher_ = std::make_unique<ClaimDispatcher>(
+      *server->repository_, *server->executor_,
+      DispatcherOptions{.coalesce = opts.coalesce});
+  server->notifier_ = std::make_unique<ClaimableNotifier>(
+      opts.database_url,
+      [dispatcher = server->dispatcher_.get()] { dispatcher->Wake(); });
+  server->service_ = std::make_unique<CycleServiceImpl>(
+      *server->repository_, *server->executor_, *server->dispatcher_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -68,11 +74,13 @@ void ClaimerServer::Shutdown(absl::Duration grace) {
     stopping_ = true;
   }
   stop_.notify_all();
+  if (dispatcher_) dispatcher_->Shutdown();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoNanoseconds(grace));
   }
   if (index_keeper_.joinable()) index_keeper_.join();
+  notifier_.reset();
   executor_.reset();  // finishes the work already queued
 }
 
@@ -80,15 +88,16 @@ void ClaimerServer::KeepIndex() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    const absl::StatusOr<bool> built = schema_.EnsureClaimIndex();
+    const absl::StatusOr<int> built = schema_.EnsureKeptObjects();
     const bool reachable =
         built.ok() || built.status().code() != absl::StatusCode::kUnavailable;
     server_->GetHealthCheckService()->SetServingStatus(reachable);
     if (!built.ok()) {
-      spdlog::warn("claim index check failed: {}", built.status().ToString());
-    } else if (*built) {
-      spdlog::info("built index {} on arbitrage_cycles (it was missing)",
-                   kClaimIndexName);
+      spdlog::warn("schema keeper check failed: {}", built.status().ToString());
+    } else if (*built > 0) {
+      spdlog::info(
+          "re-created {} missing index(es)/trigger on arbitrage_cycles",
+          *built);
     }
     lock.lock();
     stop_.wait_for(lock,

@@ -12,9 +12,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/domain/lease_policy.h"
+#include "server/service/claim_dispatcher.h"
 #include "server/service/cycle_service.h"
 #include "server/service/executor.h"
 #include "server/storage/cycle_repository.h"
+#include "server/storage/notifier.h"
 #include "server/storage/schema_manager.h"
 
 namespace cycle_claimer {
@@ -34,6 +36,8 @@ struct ServerOptions {
   absl::Duration index_check_interval = absl::Seconds(30);
   // Calls waiting for a database thread at most; more get RESOURCE_EXHAUSTED.
   std::size_t max_queued_calls = 10000;
+  // Merge concurrent claims into one statement.
+  bool coalesce = true;
 };
 
 // The cycle-claiming gRPC server: CycleService, grpc.health.v1 and server
@@ -57,8 +61,12 @@ class ClaimerServer {
 
   CycleRepository& repository() { return *repository_; }
 
-  // Stops accepting calls, lets calls in flight finish for up to `grace`
-  // (then cancels them), and stops the background work. Idempotent.
+  // Claims waiting (long-polling) for a cycle right now.
+  int waiting_claims() const { return dispatcher_->waiting(); }
+
+  // Answers waiting long polls with no cycle, stops accepting calls, lets
+  // calls in flight finish for up to `grace` (then cancels them), and stops
+  // the background work. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
@@ -68,7 +76,9 @@ class ClaimerServer {
   const ServerOptions options_;
   SchemaManager schema_;
   std::unique_ptr<CycleRepository> repository_;
+  std::unique_ptr<ClaimDispatcher> dispatcher_;
   std::unique_ptr<Executor> executor_;
+  std::unique_ptr<ClaimableNotifier> notifier_;
   std::unique_ptr<CycleServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/domain/status_macros.h"
 #include "server/service/proto_mapping.h"
@@ -57,89 +58,55 @@ grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
 }  // namespace
 
 CycleServiceImpl::CycleServiceImpl(CycleRepository& repository,
-                                   Executor& executor)
-    : repository_(repository), executor_(executor) {}
-
-absl::StatusOr<std::vector<Cycle>> CycleServiceImpl::ClaimFor(
-    grpc::CallbackServerContext* context, const std::vector<ClaimSlot>& slots) {
-  ASSIGN_OR_RETURN(ClaimOutcome outcome, repository_.Claim(slots));
-  for (const Cycle& dead : outcome.dead_lettered) {
-    LogOutcome("dead-lettered (lease expired on the last attempt)", dead);
-  }
-  std::vector<Cycle> claimed;
-  for (std::optional<Cycle>& cycle : outcome.claimed) {
-    if (cycle) claimed.push_back(*std::move(cycle));
-  }
-  // A claim made with a request id is kept: its caller will retry with that
-  // id and must get this very lease back (ClaimOnce).
-  const bool will_retry = slots.size() == 1 && !slots.front().request_id.empty();
-  if (context->IsCancelled() && !will_retry) {
-    for (const Cycle& cycle : claimed) {
-      absl::StatusOr<Cycle> released =
-          repository_.Release(cycle.id, cycle.lease_token);
-      spdlog::info("released cycle={} token={}: its claim was cancelled ({})",
-                   cycle.id, cycle.lease_token,
-                   released.ok() ? "ok" : released.status().ToString());
-    }
-    return absl::CancelledError("the call was cancelled");
-  }
-  for (const Cycle& cycle : claimed) LogOutcome("claimed", cycle);
-  return claimed;
-}
-
-absl::StatusOr<std::optional<Cycle>> CycleServiceImpl::ClaimOnce(
-    grpc::CallbackServerContext* context, const ClaimSlot& slot) {
-  if (!slot.request_id.empty()) {
-    ASSIGN_OR_RETURN(std::optional<Cycle> held,
-                     repository_.FindClaim(slot.worker_id, slot.request_id));
-    if (held) {
-      LogOutcome("claimed again (same request_id)", *held);
-      return held;
-    }
-  }
-  absl::StatusOr<std::vector<Cycle>> claimed = ClaimFor(context, {slot});
-  if (claimed.status().code() == absl::StatusCode::kAborted &&
-      !slot.request_id.empty()) {
-    // The same (worker_id, request_id) was claimed concurrently, by a retry
-    // that reached this or another replica first: answer with its cycle.
-    return repository_.FindClaim(slot.worker_id, slot.request_id);
-  }
-  RETURN_IF_ERROR(claimed.status());
-  if (claimed->empty()) return std::optional<Cycle>();
-  return std::optional<Cycle>(std::move(claimed->front()));
-}
+                                   Executor& executor,
+                                   ClaimDispatcher& dispatcher)
+    : repository_(repository), executor_(executor), dispatcher_(dispatcher) {}
 
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     grpc::CallbackServerContext* context,
     const v1::ClaimNextCycleRequest* request,
     v1::ClaimNextCycleResponse* response) {
-  return Dispatch(
-      context, executor_, ParseClaim(*request, repository_.policy()),
-      [this, context, response](const ClaimCommand& command) -> absl::Status {
-        ASSIGN_OR_RETURN(
-            std::optional<Cycle> cycle,
-            ClaimOnce(context, ClaimSlot{command.worker_id, command.lease,
-                                         command.request_id}));
-        if (cycle) ToProto(*cycle, *response->mutable_cycle());
-        return absl::OkStatus();
+  absl::StatusOr<ClaimCommand> command =
+      ParseClaim(*request, repository_.policy());
+  if (!command.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(command.status()));
+    return reactor;
+  }
+  auto* call = new ClaimCall(
+      dispatcher_, context,
+      {ClaimSlot{command->worker_id, command->lease, command->request_id}},
+      absl::Now() + command->wait,
+      [response](const std::vector<Cycle>& cycles) {
+        if (!cycles.empty())
+          ToProto(cycles.front(), *response->mutable_cycle());
       });
+  dispatcher_.Submit(call);
+  return call;
 }
 
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimCycles(
     grpc::CallbackServerContext* context, const v1::ClaimCyclesRequest* request,
     v1::ClaimCyclesResponse* response) {
-  return Dispatch(
-      context, executor_, ParseClaimBatch(*request, repository_.policy()),
-      [this, context,
-       response](const ClaimBatchCommand& command) -> absl::Status {
-        const std::vector<ClaimSlot> slots(
-            command.max_cycles,
-            ClaimSlot{command.worker_id, command.lease, std::string()});
-        ASSIGN_OR_RETURN(std::vector<Cycle> claimed, ClaimFor(context, slots));
-        for (const Cycle& cycle : claimed)
+  absl::StatusOr<ClaimBatchCommand> command =
+      ParseClaimBatch(*request, repository_.policy());
+  if (!command.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(command.status()));
+    return reactor;
+  }
+  auto* call = new ClaimCall(
+      dispatcher_, context,
+      std::vector<ClaimSlot>(
+          command->max_cycles,
+          ClaimSlot{command->worker_id, command->lease, std::string()}),
+      absl::Now() + command->wait,
+      [response](const std::vector<Cycle>& cycles) {
+        for (const Cycle& cycle : cycles)
           ToProto(cycle, *response->add_cycles());
-        return absl::OkStatus();
       });
+  dispatcher_.Submit(call);
+  return call;
 }
 
 grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(

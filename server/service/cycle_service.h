@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "kimp/cycles/v1/cycles.grpc.pb.h"
+#include "server/service/claim_dispatcher.h"
 #include "server/service/executor.h"
 #include "server/storage/cycle_repository.h"
 
@@ -12,12 +13,14 @@ namespace cycle_claimer {
 // kimp.cycles.v1.CycleService on gRPC's callback API. Each handler validates
 // its request on the calling gRPC thread, then runs the database work on
 // `executor` (libpqxx blocks; gRPC's threads must not) and finishes the call
-// from there. Holds references only: `repository` and `executor` must outlive
-// the gRPC server this service is registered with.
+// from there; claims go through `dispatcher` (long polls, coalescing). Holds
+// references only: all three must outlive the gRPC server this service is
+// registered with.
 class CycleServiceImpl final
     : public kimp::cycles::v1::CycleService::CallbackService {
  public:
-  CycleServiceImpl(CycleRepository& repository, Executor& executor);
+  CycleServiceImpl(CycleRepository& repository, Executor& executor,
+                   ClaimDispatcher& dispatcher);
 
   grpc::ServerUnaryReactor* ClaimNextCycle(
       grpc::CallbackServerContext* context,
@@ -49,20 +52,9 @@ class CycleServiceImpl final
       kimp::cycles::v1::CompleteCyclesResponse* response) override;
 
  private:
-  // Claims for `slots`; logs dead letters and claims. When the caller has
-  // gone meanwhile, gives the claimed cycles back at once and returns
-  // CANCELLED: nobody would ever learn of those leases. Not so for a single
-  // claim with a request id, whose caller retries with it (ClaimOnce).
-  absl::StatusOr<std::vector<Cycle>> ClaimFor(
-      grpc::CallbackServerContext* context,
-      const std::vector<ClaimSlot>& slots);
-  // An idempotent single claim: the cycle already held under request_id, or
-  // a new claim recorded with it.
-  absl::StatusOr<std::optional<Cycle>> ClaimOnce(
-      grpc::CallbackServerContext* context, const ClaimSlot& slot);
-
   CycleRepository& repository_;
   Executor& executor_;
+  ClaimDispatcher& dispatcher_;
 };
 
 }  // namespace cycle_claimer

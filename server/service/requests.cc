@@ -39,6 +39,14 @@ absl::StatusOr<absl::Duration> ParseWorkerAndLease(
   return ResolveLeaseDuration(requested, policy);
 }
 
+absl::StatusOr<absl::Duration> ParseWait(bool has_wait,
+                                         const google::protobuf::Duration& wait,
+                                         const LeasePolicy& policy) {
+  ASSIGN_OR_RETURN(std::optional<absl::Duration> requested,
+                   FromProto("wait_timeout", has_wait, wait));
+  return ResolveWaitTimeout(requested, policy);
+}
+
 }  // namespace
 
 absl::StatusOr<ClaimCommand> ParseClaim(
@@ -49,6 +57,8 @@ absl::StatusOr<ClaimCommand> ParseClaim(
       ParseWorkerAndLease(request.worker_id(), request.has_lease_duration(),
                           request.lease_duration(), policy));
   command.worker_id = request.worker_id();
+  ASSIGN_OR_RETURN(command.wait, ParseWait(request.has_wait_timeout(),
+                                           request.wait_timeout(), policy));
   if (!request.request_id().empty()) {
     RETURN_IF_ERROR(CheckIdentifier("request_id", request.request_id(),
                                     kMaxRequestIdBytes));
@@ -65,6 +75,8 @@ absl::StatusOr<ClaimBatchCommand> ParseClaimBatch(
       ParseWorkerAndLease(request.worker_id(), request.has_lease_duration(),
                           request.lease_duration(), policy));
   command.worker_id = request.worker_id();
+  ASSIGN_OR_RETURN(command.wait, ParseWait(request.has_wait_timeout(),
+                                           request.wait_timeout(), policy));
   if (request.max_cycles() < 1 || request.max_cycles() > kMaxBatch) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_cycles must be between 1 and ", kMaxBatch, ", got ",

@@ -18,6 +18,7 @@ namespace cycle_claimer {
 struct ClaimCommand {
   std::string worker_id;
   absl::Duration lease;
+  absl::Duration wait;     // zero: answer at once
   std::string request_id;  // empty: none
 };
 
@@ -27,6 +28,7 @@ inline constexpr int kMaxBatch = 100;
 struct ClaimBatchCommand {
   std::string worker_id;
   absl::Duration lease;
+  absl::Duration wait;
   int max_cycles = 1;
 };
 

@@ -292,6 +292,19 @@ absl::StatusOr<std::optional<Cycle>> CycleRepository::Get(
   return cycle;
 }
 
+absl::StatusOr<std::optional<absl::Duration>> CycleRepository::NextDueIn() {
+  std::optional<absl::Duration> due_in;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const pqxx::row row = tx.exec_prepared1(Name(sql::kNextDue));
+    if (!row["due_in_us"].is_null()) {
+      due_in = absl::Microseconds(row["due_in_us"].as<int64_t>());
+    }
+    return absl::OkStatus();
+  }));
+  return due_in;
+}
+
 absl::Status CycleRepository::InsertDemoCycles(int count) {
   return pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);

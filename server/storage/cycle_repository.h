@@ -116,6 +116,11 @@ class CycleRepository {
   // The cycle with `cycle_id`, or nullopt when there is none.
   absl::StatusOr<std::optional<Cycle>> Get(absl::string_view cycle_id);
 
+  // How long until a cycle becomes claimable by the clock alone (a retry
+  // falls due, a lease expires), by the database's clock; nullopt when no
+  // cycle waits on the clock. Negative when one is due already.
+  absl::StatusOr<std::optional<absl::Duration>> NextDueIn();
+
   // Inserts `count` AWAITING_REBALANCE cycles (demos and benchmarks).
   absl::Status InsertDemoCycles(int count);
 

@@ -34,12 +34,34 @@ auto WithConnection(const std::string& url, Work work)
   }
 }
 
-// Looks the claim index up: nullopt when absent, else whether it is valid.
-std::optional<bool> FindClaimIndex(pqxx::transaction_base& tx) {
-  const pqxx::result rows =
-      tx.exec_prepared(Name(sql::kFindIndex), std::string(kClaimIndexName));
+// Looks index `name` up: nullopt when absent, else whether it is valid.
+std::optional<bool> FindIndex(pqxx::transaction_base& tx,
+                              const std::string& name) {
+  const pqxx::result rows = tx.exec_prepared(Name(sql::kFindIndex), name);
   if (rows.empty()) return std::nullopt;
   return rows[0]["valid"].as<bool>();
+}
+
+bool TriggerPresent(pqxx::transaction_base& tx) {
+  return tx
+      .exec_prepared(Name(sql::kFindTrigger),
+                     std::string(kNotifyTriggerName))[0]["present"]
+      .as<bool>();
+}
+
+struct KeptIndex {
+  const char* name;
+  const sql::Statement& create;
+};
+constexpr KeptIndex kKeptIndexes[] = {
+    {kClaimIndexName, sql::kCreateClaimIndex},
+    {kRetryIndexName, sql::kCreateRetryIndex},
+};
+
+// Utility statements take no parameters; the name is one of ours, quoted.
+std::string DropIndexSql(pqxx::transaction_base& tx, const std::string& name) {
+  return absl::StrCat("DROP INDEX CONCURRENTLY IF EXISTS public.",
+                      tx.quote_name(name));
 }
 
 }  // namespace
@@ -50,7 +72,7 @@ SchemaManager::SchemaManager(std::string database_url)
 absl::Status SchemaManager::Migrate() {
   return WithConnection(database_url_, [](pqxx::connection& connection) {
     Prepare(connection, {sql::kLockMigrations, sql::kAppliedMigrations,
-                         sql::kRecordMigration});
+                         sql::kRecordMigration, sql::kFindTrigger});
     pqxx::work tx(connection);
     tx.exec_prepared(Name(sql::kLockMigrations));
     tx.exec(std::string(sql::kBootstrapMigrations.text));
@@ -65,40 +87,58 @@ absl::Status SchemaManager::Migrate() {
       tx.exec_prepared(Name(sql::kRecordMigration), migration.version,
                        std::string(migration.name));
     }
+    // On kimP's table, so kept (and re-created) apart from the numbered
+    // migrations; installed here so a migrated database wakes long polls.
+    if (!TriggerPresent(tx))
+      tx.exec(std::string(sql::kCreateNotifyTrigger.text));
     tx.commit();
     return absl::OkStatus();
   });
 }
 
-absl::StatusOr<bool> SchemaManager::EnsureClaimIndex() {
+absl::StatusOr<int> SchemaManager::EnsureKeptObjects() {
   return WithConnection(
-      database_url_, [](pqxx::connection& connection) -> absl::StatusOr<bool> {
-        Prepare(connection, {sql::kFindIndex, sql::kTryLockIndexMaintenance});
+      database_url_, [](pqxx::connection& connection) -> absl::StatusOr<int> {
+        Prepare(connection, {sql::kFindIndex, sql::kFindTrigger,
+                             sql::kTryLockIndexMaintenance});
         pqxx::nontransaction tx(connection);
-        const std::optional<bool> valid = FindClaimIndex(tx);
-        if (valid.value_or(false)) return false;
+        const auto missing = [&] {
+          bool any = !TriggerPresent(tx);
+          for (const KeptIndex& index : kKeptIndexes) {
+            any = any || !FindIndex(tx, index.name).value_or(false);
+          }
+          return any;
+        };
+        if (!missing()) return 0;
         if (!tx.exec_prepared(Name(sql::kTryLockIndexMaintenance))[0]["locked"]
                  .as<bool>()) {
-          return false;
+          return 0;  // another replica is at it
         }
-        // Looked up again under the lock: another replica may have built it.
-        const std::optional<bool> locked_valid = FindClaimIndex(tx);
-        if (locked_valid.value_or(false)) return false;
         tx.exec(std::string(sql::kMaintenanceSession.text));
-        if (locked_valid.has_value()) {
-          tx.exec(std::string(sql::kDropClaimableIndex.text));
+        int built = 0;
+        // Looked up again under the lock: another replica may have built them.
+        if (!TriggerPresent(tx)) {
+          tx.exec(std::string(sql::kCreateNotifyTrigger.text));
+          ++built;
         }
-        tx.exec(std::string(sql::kCreateClaimableIndex.text));
-        return true;
+        for (const KeptIndex& index : kKeptIndexes) {
+          const std::optional<bool> valid = FindIndex(tx, index.name);
+          if (valid.value_or(false)) continue;
+          if (valid.has_value()) tx.exec(DropIndexSql(tx, index.name));
+          tx.exec(std::string(index.create.text));
+          ++built;
+        }
+        return built;
       });
 }
 
-absl::StatusOr<bool> SchemaManager::ClaimIndexPresent() {
+absl::StatusOr<bool> SchemaManager::IndexPresent(const std::string& name) {
   return WithConnection(
-      database_url_, [](pqxx::connection& connection) -> absl::StatusOr<bool> {
+      database_url_,
+      [&name](pqxx::connection& connection) -> absl::StatusOr<bool> {
         Prepare(connection, {sql::kFindIndex});
         pqxx::nontransaction tx(connection);
-        return FindClaimIndex(tx).value_or(false);
+        return FindIndex(tx, name).value_or(false);
       });
 }
 

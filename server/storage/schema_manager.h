@@ -7,8 +7,12 @@
 
 namespace cycle_claimer {
 
-// The name of the index the claim relies on, on public.arbitrage_cycles.
+// The indexes the service keeps on public.arbitrage_cycles: the claim's, and
+// the one that finds the next retry-due moment for long polls.
 inline constexpr char kClaimIndexName[] = "cycle_claimer_claimable_idx";
+inline constexpr char kRetryIndexName[] = "cycle_claimer_retry_due_idx";
+// The trigger that wakes long polls.
+inline constexpr char kNotifyTriggerName[] = "cycle_claimer_notify_claimable";
 
 // What the service owns in the database, and the one thing it keeps on
 // kimP's table. Each call opens a connection of its own, so that slow DDL
@@ -24,14 +28,15 @@ class SchemaManager {
   // arbitrage_cycles. UNAVAILABLE when the database cannot be reached.
   absl::Status Migrate();
 
-  // Creates the claim index on arbitrage_cycles when it is absent, or drops
-  // and re-creates it when a failed build left it invalid; concurrently, so
-  // kimP's apps keep writing. Returns whether it built the index. Returns
-  // false without building when another replica is building it.
-  absl::StatusOr<bool> EnsureClaimIndex();
+  // Re-creates what the service keeps on arbitrage_cycles when it is gone:
+  // the notify trigger, and each index (dropped and built again when a
+  // failed build left it invalid), concurrently so kimP's apps keep writing.
+  // Returns how many objects it built; 0 also when another replica holds the
+  // maintenance lock.
+  absl::StatusOr<int> EnsureKeptObjects();
 
-  // Whether the claim index exists and is valid.
-  absl::StatusOr<bool> ClaimIndexPresent();
+  // Whether index `name` exists and is valid.
+  absl::StatusOr<bool> IndexPresent(const std::string& name);
 
  private:
   const std::string database_url_;

@@ -31,6 +31,7 @@ struct RaceMode {
   std::string name;
   int workers;
   int batch;  // 1: ClaimNextCycle + CompleteCycle; more: the batch RPCs
+  bool coalesce;
 };
 
 class ClaimRaceTest : public ServerTest,
@@ -89,18 +90,25 @@ absl::StatusOr<int> CompleteAll(client::CycleClient& client,
   return accepted;
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, ClaimRaceTest,
-                         ::testing::Values(RaceMode{"Unary32Workers", 32, 1},
-                                           RaceMode{"BatchOf10With64Workers",
-                                                    64, 10}),
-                         [](const ::testing::TestParamInfo<RaceMode>& info) {
-                           return info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Modes, ClaimRaceTest,
+    ::testing::Values(RaceMode{"Unary32Workers", 32, 1, true},
+                      RaceMode{"Unary64WorkersCoalesced", 64, 1, true},
+                      RaceMode{"Unary64WorkersNotCoalesced", 64, 1, false},
+                      RaceMode{"BatchOf10With64WorkersCoalesced", 64, 10, true},
+                      RaceMode{"BatchOf10With64WorkersNotCoalesced", 64, 10,
+                               false}),
+    [](const ::testing::TestParamInfo<RaceMode>& info) {
+      return info.param.name;
+    });
 
 TEST_P(ClaimRaceTest, WorkersCompleteTenThousandCyclesExactlyOnce) {
   constexpr int kCycles = 10000;
   const int kWorkers = GetParam().workers;
   const int kBatch = GetParam().batch;
+  ServerOptions options = DefaultOptions();
+  options.coalesce = GetParam().coalesce;
+  StartServer(options);
   InsertCycles(kCycles);
 
   std::atomic<int> claims_received{0};

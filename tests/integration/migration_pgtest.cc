@@ -236,7 +236,7 @@ TEST_F(ClaimIndexTest,
   bool present = false;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (!present && absl::Now() < deadline) {
-    absl::StatusOr<bool> found = schema.ClaimIndexPresent();
+    absl::StatusOr<bool> found = schema.IndexPresent(kClaimIndexName);
     ASSERT_TRUE(found.ok()) << found.status();
     present = *found;
     if (!present) absl::SleepFor(absl::Milliseconds(100));
