@@ -47,7 +47,8 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       opts.database_url,
       [dispatcher = server->dispatcher_.get()] { dispatcher->Wake(); });
   server->service_ = std::make_unique<CycleServiceImpl>(
-      *server->repository_, *server->executor_, *server->dispatcher_);
+      *server->repository_, *server->executor_, *server->dispatcher_,
+      opts.coalesce);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

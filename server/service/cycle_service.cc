@@ -59,8 +59,11 @@ grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
 
 CycleServiceImpl::CycleServiceImpl(CycleRepository& repository,
                                    Executor& executor,
-                                   ClaimDispatcher& dispatcher)
-    : repository_(repository), executor_(executor), dispatcher_(dispatcher) {}
+                                   ClaimDispatcher& dispatcher, bool coalesce)
+    : repository_(repository),
+      executor_(executor),
+      dispatcher_(dispatcher),
+      completions_(repository, executor, coalesce) {}
 
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     grpc::CallbackServerContext* context,
@@ -171,16 +174,22 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
     grpc::CallbackServerContext* context,
     const v1::CompleteCycleRequest* request,
     v1::CompleteCycleResponse* response) {
-  return Dispatch(
-      context, executor_, ParseComplete(*request),
-      [this, response](const CompleteCommand& command) -> absl::Status {
-        ASSIGN_OR_RETURN(Cycle cycle, repository_.Complete(
-                                          command.lease.cycle_id,
-                                          command.lease.token, command.result));
-        LogOutcome("completed", cycle);
-        ToProto(cycle, *response->mutable_cycle());
-        return absl::OkStatus();
-      });
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<CompleteCommand> command = ParseComplete(*request);
+  if (!command.ok()) {
+    reactor->Finish(ToGrpcStatus(command.status()));
+    return reactor;
+  }
+  completions_.Submit(CompletionItem{command->lease.cycle_id,
+                                     command->lease.token, command->result},
+                      [reactor, response](absl::StatusOr<Cycle> cycle) {
+                        if (cycle.ok()) {
+                          LogOutcome("completed", *cycle);
+                          ToProto(*cycle, *response->mutable_cycle());
+                        }
+                        reactor->Finish(ToGrpcStatus(cycle.status()));
+                      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "kimp/cycles/v1/cycles.grpc.pb.h"
 #include "server/service/claim_dispatcher.h"
+#include "server/service/completion_batcher.h"
 #include "server/service/executor.h"
 #include "server/storage/cycle_repository.h"
 
@@ -19,8 +20,9 @@ namespace cycle_claimer {
 class CycleServiceImpl final
     : public kimp::cycles::v1::CycleService::CallbackService {
  public:
+  // `coalesce`: merge concurrent CompleteCycle calls into one statement.
   CycleServiceImpl(CycleRepository& repository, Executor& executor,
-                   ClaimDispatcher& dispatcher);
+                   ClaimDispatcher& dispatcher, bool coalesce);
 
   grpc::ServerUnaryReactor* ClaimNextCycle(
       grpc::CallbackServerContext* context,
@@ -55,6 +57,7 @@ class CycleServiceImpl final
   CycleRepository& repository_;
   Executor& executor_;
   ClaimDispatcher& dispatcher_;
+  CompletionBatcher completions_;
 };
 
 }  // namespace cycle_claimer

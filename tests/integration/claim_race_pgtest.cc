@@ -34,6 +34,9 @@ struct RaceMode {
   bool coalesce;
 };
 
+// Names the mode in test output instead of dumping its bytes.
+void PrintTo(const RaceMode& mode, std::ostream* os) { *os << mode.name; }
+
 class ClaimRaceTest : public ServerTest,
                       public ::testing::WithParamInterface<RaceMode> {};
 
