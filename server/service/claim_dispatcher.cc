@@ -139,8 +139,8 @@ void ClaimDispatcher::StartRounds(std::unique_lock<std::mutex>& lock) {
       // A call with a request id runs alone: a conflict on its id must not
       // fail anyone else's claim.
       const bool alone = call->Idempotent() || !options_.coalesce;
-      if (!picked.empty() &&
-          (alone || slots + size > kMaxSlots || picked.front()->Idempotent())) {
+      if (!picked.empty() && (alone || slots + size > kMaxClaimSlots ||
+                              picked.front()->Idempotent())) {
         break;
       }
       picked.push_back(call);

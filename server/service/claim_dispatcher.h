@@ -55,7 +55,7 @@ class ClaimCall final : public grpc::ServerUnaryReactor {
 };
 
 struct DispatcherOptions {
-  // Merge concurrent claims into one statement (up to kMaxSlots slots).
+  // Merge concurrent claims into one statement (up to kMaxClaimSlots slots).
   // Off: one statement per call, as many at once as there are database
   // threads.
   bool coalesce = true;
@@ -77,9 +77,6 @@ struct DispatcherOptions {
 // served oldest first. Thread-safe.
 class ClaimDispatcher {
  public:
-  // The most slots one statement serves.
-  static constexpr int kMaxSlots = 100;
-
   ClaimDispatcher(CycleRepository& repository, Executor& executor,
                   DispatcherOptions options);
   // Calls Shutdown.

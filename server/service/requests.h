@@ -22,8 +22,9 @@ struct ClaimCommand {
   std::string request_id;  // empty: none
 };
 
-// The most cycles one ClaimCycles call may take.
-inline constexpr int kMaxBatch = 100;
+// The most cycles one ClaimCycles call may take, and the most completions
+// one CompleteCycles call may carry.
+inline constexpr int kMaxBatch = kMaxClaimSlots;
 
 struct ClaimBatchCommand {
   std::string worker_id;

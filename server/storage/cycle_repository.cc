@@ -118,6 +118,11 @@ CycleRepository::~CycleRepository() = default;
 
 absl::StatusOr<ClaimOutcome> CycleRepository::Claim(
     const std::vector<ClaimSlot>& slots) {
+  if (slots.empty() ||
+      slots.size() > static_cast<std::size_t>(kMaxClaimSlots)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a claim serves 1 to ", kMaxClaimSlots, " slots"));
+  }
   ClaimOutcome outcome;
   outcome.claimed.resize(slots.size());
   std::vector<std::size_t> unserved(slots.size());
@@ -137,9 +142,10 @@ absl::StatusOr<ClaimOutcome> CycleRepository::Claim(
     RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
       pqxx::nontransaction tx(connection);
       const pqxx::result result = tx.exec_prepared(
-          Name(sql::kClaimCycles), TextArray(workers), BigintArray(leases),
-          TextArray(request_ids), options_.policy.max_attempts,
-          Micros(options_.policy.default_lease));
+          SizedStatementName(std::string(sql::kClaimCycles.name),
+                             static_cast<int>(workers.size())),
+          TextArray(workers), BigintArray(leases), TextArray(request_ids),
+          options_.policy.max_attempts, Micros(options_.policy.default_lease));
       for (const pqxx::row& row : result) {
         candidates = row["candidates"].as<int64_t>();
         if (row["id"].is_null()) continue;

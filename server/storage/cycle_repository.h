@@ -17,6 +17,9 @@ namespace cycle_claimer {
 
 class PgPool;
 
+// The most slots one claim statement serves (Claim's limit).
+inline constexpr int kMaxClaimSlots = 100;
+
 struct RepositoryOptions {
   // libpq connection string or URL.
   std::string database_url;
@@ -79,7 +82,8 @@ class CycleRepository {
 
   const LeasePolicy& policy() const { return options_.policy; }
 
-  // Leases the oldest claimable cycles to `slots`, in one statement (more
+  // Leases the oldest claimable cycles to 1 to kMaxClaimSlots `slots`, in one
+  // statement (more
   // only when cycles were dead-lettered or lost to a race on the way).
   // Slots with a request id must be unique per (worker_id, request_id); see
   // FindClaim. ABORTED when such a pair was claimed concurrently elsewhere.

@@ -1,5 +1,6 @@
 #include "server/storage/pg_pool.h"
 
+#include <cstring>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +8,10 @@
 #include "server/storage/sql_errors.h"
 
 namespace cycle_claimer {
+
+std::string SizedStatementName(absl::string_view name, int slots) {
+  return absl::StrCat(name, "_", slots);
+}
 
 PgPool::PgPool(PgPoolOptions options) : options_(std::move(options)) {}
 
@@ -24,7 +29,18 @@ absl::Status PgPool::Connect(std::unique_ptr<pqxx::connection>& connection) {
   try {
     auto fresh = std::make_unique<pqxx::connection>(options_.database_url);
     for (const sql::Statement& statement : sql::kAllStatements) {
-      fresh->prepare(std::string(statement.name), std::string(statement.text));
+      const std::string text(statement.text);
+      const std::size_t marker = text.find(kSlotsMarker);
+      if (marker == std::string::npos) {
+        fresh->prepare(std::string(statement.name), text);
+        continue;
+      }
+      // libpqxx prepares lazily: registering all the sizes costs nothing.
+      for (int slots = 1; slots <= kMaxClaimSlots; ++slots) {
+        std::string sized = text;
+        sized.replace(marker, std::strlen(kSlotsMarker), std::to_string(slots));
+        fresh->prepare(SizedStatementName(std::string(statement.name), slots), sized);
+      }
     }
     connection = std::move(fresh);
   } catch (const std::exception& e) {

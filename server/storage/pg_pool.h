@@ -11,9 +11,17 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/storage/cycle_repository.h"
 
 namespace cycle_claimer {
+
+// A statement whose text holds this marker (followed by a default count) is
+// prepared once per slot count 1..kMaxClaimSlots (cycle_repository.h), with the
+// count in its place, under SizedStatementName(name, count).
+inline constexpr char kSlotsMarker[] = "/*slots*/1";
+std::string SizedStatementName(absl::string_view name, int slots);
 
 struct PgPoolOptions {
   // libpq connection string or URL.

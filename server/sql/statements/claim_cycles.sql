@@ -46,7 +46,10 @@ candidate AS MATERIALIZED (
              AND coalesce(l.lease_expires_at, c.locked_at + $5::bigint * interval '1 microsecond')
                  < timezone('UTC', now())))
   ORDER BY c.start_time, c.id
-  LIMIT (SELECT count(*) FROM claimer)
+  -- The number of slots, as a constant: prepared once per slot count, so that
+  -- even a generic plan knows the limit and walks the claim index in order
+  -- instead of sorting every claimable row.
+  LIMIT /*slots*/1
   FOR NO KEY UPDATE OF c SKIP LOCKED
 ),
 assigned AS MATERIALIZED (
