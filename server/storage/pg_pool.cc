@@ -39,7 +39,8 @@ absl::Status PgPool::Connect(std::unique_ptr<pqxx::connection>& connection) {
       for (int slots = 1; slots <= kMaxClaimSlots; ++slots) {
         std::string sized = text;
         sized.replace(marker, std::strlen(kSlotsMarker), std::to_string(slots));
-        fresh->prepare(SizedStatementName(std::string(statement.name), slots), sized);
+        fresh->prepare(SizedStatementName(std::string(statement.name), slots),
+                       sized);
       }
     }
     connection = std::move(fresh);

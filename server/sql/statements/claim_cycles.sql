@@ -39,12 +39,8 @@ candidate AS MATERIALIZED (
   FROM public.arbitrage_cycles c
   LEFT JOIN cycle_claimer.cycle_leases l ON l.cycle_id = c.id
   WHERE c.status IN ('AWAITING_REBALANCE', 'AWAITING_RETRY', 'REBALANCING_IN_PROGRESS')
-    AND (c.status = 'AWAITING_REBALANCE'
-         OR (c.status = 'AWAITING_RETRY'
-             AND coalesce(c.next_retry_at, '-infinity') <= timezone('UTC', now()))
-         OR (c.status = 'REBALANCING_IN_PROGRESS'
-             AND coalesce(l.lease_expires_at, c.locked_at + $5::bigint * interval '1 microsecond')
-                 < timezone('UTC', now())))
+    AND cycle_claimer.is_claimable(c.status::text, c.next_retry_at,
+                                   l.lease_expires_at, c.locked_at, $5::bigint)
   ORDER BY c.start_time, c.id
   -- The number of slots, as a constant: prepared once per slot count, so that
   -- even a generic plan knows the limit and walks the claim index in order
