@@ -1,5 +1,5 @@
 // cycle-claimer-bench: measures the service against the alternatives in one
-// run, on one PostgreSQL, in a database of its own. See bench/README.md.
+// run, on one PostgreSQL, in a database of its own (README: "Performance").
 //
 //   cycle-claimer-bench --database_url=postgresql://... [--modes=...]
 //

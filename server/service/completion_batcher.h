@@ -24,7 +24,7 @@ class CompletionBatcher {
   using Done = std::function<void(absl::StatusOr<Cycle>)>;
 
   CompletionBatcher(CycleRepository& repository, Executor& executor,
-                    bool coalesce, int max_statements_in_flight = 2);
+                    bool coalesce, int max_statements_in_flight = 1);
 
   // Completes `item` and calls `done` with the outcome, from an executor
   // thread (or at once with RESOURCE_EXHAUSTED when the executor is full).
