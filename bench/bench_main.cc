@@ -49,6 +49,8 @@ ABSL_FLAG(int, pending, 20000, "Cycles in the queue at the start of a run.");
 ABSL_FLAG(absl::Duration, time_bound, absl::Seconds(10),
           "Longest one method runs in throughput mode.");
 ABSL_FLAG(std::string, workers, "1,8,32,64", "Worker counts for throughput.");
+ABSL_FLAG(std::string, methods, "a,b,e,f,c,d",
+          "Throughput methods to run (letters as in the README).");
 ABSL_FLAG(std::string, results_dir, "bench/results", "Where JSON goes.");
 ABSL_FLAG(int, idle_waiters, 200, "Long-polling workers in idle mode.");
 ABSL_FLAG(absl::Duration, idle_time, absl::Seconds(30), "Idle mode length.");
@@ -641,7 +643,11 @@ int main(int argc, char** argv) {
           [&] { return bench.DirectSql(w); },
           [&] { return bench.Typeorm(w); },
       };
-      for (const Method& method : methods) {
+      const std::string letters = absl::GetFlag(FLAGS_methods);
+      const std::string order = "abefcd";
+      for (std::size_t m = 0; m < methods.size(); ++m) {
+        if (letters.find(order[m]) == std::string::npos) continue;
+        const Method& method = methods[m];
         bench.FillQueue(bench.pending_);
         RunResult r = method();
         std::printf("%-38s %4d %8d %10.0f %9.2f %9.2f %9.2f %s\n",
