@@ -14,16 +14,8 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev
 cmake --build build-release -j "$(nproc)" --target cycle-claimer-bench
 
 source scripts/lib/postgres.sh
-pgdir=$(mktemp -d /tmp/cycle-claimer-bench.XXXXXX)
-chmod 755 "$pgdir"
-cleanup() {
-  pg_stop "$pgdir"
-  rm -rf "$pgdir"
-}
-trap cleanup EXIT
-port=$(free_port)
-pg_start "$pgdir" "$port" max_connections=200 shared_buffers=256MB
+pg_start_throwaway cycle-claimer-bench max_connections=200 shared_buffers=256MB
 mkdir -p "$root/bench/results"
 "$root/build-release/bench/cycle-claimer-bench" \
-  --database_url="postgresql://postgres@127.0.0.1:$port" \
+  --database_url="$PG_THROWAWAY_URL" \
   --results_dir="$root/bench/results" "$@"

@@ -51,3 +51,18 @@ pg_stop() {
     pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null || true
   fi
 }
+
+# pg_start_throwaway NAME [SETTINGS...]: a PostgreSQL in a new temp folder on
+# a free port, stopped and deleted when the calling script exits. Sets
+# PG_THROWAWAY_URL (postgresql://postgres@127.0.0.1:PORT, no database name).
+pg_start_throwaway() {
+  local name=$1
+  shift
+  PG_THROWAWAY_DIR=$(mktemp -d "/tmp/$name.XXXXXX")
+  chmod 755 "$PG_THROWAWAY_DIR"
+  trap 'pg_stop "$PG_THROWAWAY_DIR"; rm -rf "$PG_THROWAWAY_DIR"' EXIT
+  local port
+  port=$(free_port)
+  pg_start "$PG_THROWAWAY_DIR" "$port" "$@"
+  PG_THROWAWAY_URL="postgresql://postgres@127.0.0.1:$port"
+}

@@ -6,20 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/service/cycle_log.h"
 #include "server/service/proto_mapping.h"
 
 namespace cycle_claimer {
-namespace {
-
-void LogClaim(absl::string_view action, const Cycle& cycle) {
-  spdlog::info("{} cycle={} status={} token={} retry_count={} worker={}",
-               std::string(action), cycle.id,
-               std::string(CycleStatusLabel(cycle.status)), cycle.lease_token,
-               cycle.retry_count, cycle.locked_by.value_or("-"));
-}
-
-}  // namespace
-
 ClaimCall::ClaimCall(ClaimDispatcher& dispatcher,
                      grpc::CallbackServerContext* context,
                      std::vector<ClaimSlot> slots, absl::Time wait_until,
@@ -184,7 +174,7 @@ void ClaimDispatcher::RunRound(std::vector<ClaimCall*> calls,
   absl::StatusOr<ClaimOutcome> outcome = ClaimOrFind(calls, slots);
   if (outcome.ok()) {
     for (const Cycle& dead : outcome->dead_lettered) {
-      LogClaim("dead-lettered (lease expired on its last attempt)", dead);
+      LogCycleChange("dead-lettered (lease expired on its last attempt)", dead);
     }
   }
 
@@ -289,7 +279,7 @@ void ClaimDispatcher::Answer(ClaimCall* call, const absl::Status& status,
     call->Finish(ToGrpcStatus(status));
     return;
   }
-  for (const Cycle& cycle : cycles) LogClaim("claimed", cycle);
+  for (const Cycle& cycle : cycles) LogCycleChange("claimed", cycle);
   call->respond_(cycles);
   call->Finish(grpc::Status::OK);
 }

@@ -1,11 +1,10 @@
 #include "server/service/cycle_service.h"
 
-#include <spdlog/spdlog.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/domain/status_macros.h"
+#include "server/service/cycle_log.h"
 #include "server/service/proto_mapping.h"
 #include "server/service/requests.h"
 
@@ -14,23 +13,12 @@ namespace {
 
 namespace v1 = kimp::cycles::v1;
 
-std::string FormatTime(const std::optional<absl::Time>& time) {
-  return time ? absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", *time,
-                                 absl::UTCTimeZone())
-              : "-";
-}
-
-// One line per state change. A lease that ended shows no holder: the token
-// names it (the "claimed" line for that token says who held it).
-void LogOutcome(absl::string_view action, const Cycle& cycle) {
-  spdlog::info(
-      "{} cycle={} status={} token={} retry_count={}{}", std::string(action),
-      cycle.id, std::string(CycleStatusLabel(cycle.status)), cycle.lease_token,
-      cycle.retry_count,
-      cycle.locked_by
-          ? absl::StrCat(" worker=", *cycle.locked_by, " lease_expires_at=",
-                         FormatTime(cycle.lease_expires_at))
-          : "");
+// Ends the call at once with `status` (a request that failed validation).
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
 }
 
 // Finishes the call at once when `command` failed validation; otherwise runs
@@ -39,11 +27,8 @@ template <typename Command, typename Work>
 grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
                                    Executor& executor,
                                    absl::StatusOr<Command> command, Work work) {
+  if (!command.ok()) return FinishNow(context, command.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!command.ok()) {
-    reactor->Finish(ToGrpcStatus(command.status()));
-    return reactor;
-  }
   const bool queued = executor.Submit(
       [reactor, work = std::move(work), command = *std::move(command)] {
         reactor->Finish(ToGrpcStatus(work(command)));
@@ -71,19 +56,16 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     v1::ClaimNextCycleResponse* response) {
   absl::StatusOr<ClaimCommand> command =
       ParseClaim(*request, repository_.policy());
-  if (!command.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(command.status()));
-    return reactor;
-  }
-  auto* call = new ClaimCall(
-      dispatcher_, context,
-      {ClaimSlot{command->worker_id, command->lease, command->request_id}},
-      absl::Now() + command->wait,
-      [response](const std::vector<Cycle>& cycles) {
-        if (!cycles.empty())
-          ToProto(cycles.front(), *response->mutable_cycle());
-      });
+  if (!command.ok()) return FinishNow(context, command.status());
+  auto* call =
+      new ClaimCall(dispatcher_, context,
+                    {ClaimSlot{command->terms.worker_id, command->terms.lease,
+                               command->request_id}},
+                    absl::Now() + command->terms.wait,
+                    [response](const std::vector<Cycle>& cycles) {
+                      if (!cycles.empty())
+                        ToProto(cycles.front(), *response->mutable_cycle());
+                    });
   dispatcher_.Submit(call);
   return call;
 }
@@ -93,17 +75,13 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimCycles(
     v1::ClaimCyclesResponse* response) {
   absl::StatusOr<ClaimBatchCommand> command =
       ParseClaimBatch(*request, repository_.policy());
-  if (!command.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(command.status()));
-    return reactor;
-  }
+  if (!command.ok()) return FinishNow(context, command.status());
   auto* call = new ClaimCall(
       dispatcher_, context,
-      std::vector<ClaimSlot>(
-          command->max_cycles,
-          ClaimSlot{command->worker_id, command->lease, std::string()}),
-      absl::Now() + command->wait,
+      std::vector<ClaimSlot>(command->max_cycles,
+                             ClaimSlot{command->terms.worker_id,
+                                       command->terms.lease, std::string()}),
+      absl::Now() + command->terms.wait,
       [response](const std::vector<Cycle>& cycles) {
         for (const Cycle& cycle : cycles)
           ToProto(cycle, *response->add_cycles());
@@ -139,7 +117,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
           const absl::StatusOr<Cycle>& outcome =
               command.ok() ? *next++ : absl::StatusOr<Cycle>(command.status());
           if (outcome.ok()) {
-            LogOutcome("completed", *outcome);
+            LogCycleChange("completed", *outcome);
             ToProto(*outcome, *result->mutable_cycle());
           } else {
             result->mutable_error()->set_code(
@@ -162,9 +140,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
             Cycle cycle,
             repository_.RenewLease(command.lease.cycle_id, command.lease.token,
                                    command.duration));
-        spdlog::info("renewed cycle={} worker={} token={} until {}", cycle.id,
-                     cycle.locked_by.value_or("-"), cycle.lease_token,
-                     FormatTime(cycle.lease_expires_at));
+        LogCycleChange("renewed", cycle);
         ToProto(cycle, *response->mutable_cycle());
         return absl::OkStatus();
       });
@@ -174,17 +150,14 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
     grpc::CallbackServerContext* context,
     const v1::CompleteCycleRequest* request,
     v1::CompleteCycleResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<CompleteCommand> command = ParseComplete(*request);
-  if (!command.ok()) {
-    reactor->Finish(ToGrpcStatus(command.status()));
-    return reactor;
-  }
+  if (!command.ok()) return FinishNow(context, command.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   completions_.Submit(CompletionItem{command->lease.cycle_id,
                                      command->lease.token, command->result},
                       [reactor, response](absl::StatusOr<Cycle> cycle) {
                         if (cycle.ok()) {
-                          LogOutcome("completed", *cycle);
+                          LogCycleChange("completed", *cycle);
                           ToProto(*cycle, *response->mutable_cycle());
                         }
                         reactor->Finish(ToGrpcStatus(cycle.status()));
@@ -202,7 +175,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(
             Cycle cycle,
             repository_.Fail(command.lease.cycle_id, command.lease.token,
                              command.reason, command.permanent));
-        LogOutcome("failed", cycle);
+        LogCycleChange("failed", cycle);
         ToProto(cycle, *response->mutable_cycle());
         return absl::OkStatus();
       });
@@ -217,7 +190,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ReleaseCycle(
                     ASSIGN_OR_RETURN(
                         Cycle cycle,
                         repository_.Release(command.cycle_id, command.token));
-                    LogOutcome("released", cycle);
+                    LogCycleChange("released", cycle);
                     ToProto(cycle, *response->mutable_cycle());
                     return absl::OkStatus();
                   });

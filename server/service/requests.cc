@@ -29,22 +29,24 @@ absl::Status CheckOptionalDecimal(absl::string_view field,
   return CheckDecimal(field, text, precision, scale);
 }
 
-// A worker id and the lease it asks for (unset: the default).
-absl::StatusOr<absl::Duration> ParseWorkerAndLease(
-    const std::string& worker_id, bool has_lease,
-    const google::protobuf::Duration& lease, const LeasePolicy& policy) {
-  RETURN_IF_ERROR(CheckIdentifier("worker_id", worker_id, kMaxWorkerIdBytes));
-  ASSIGN_OR_RETURN(std::optional<absl::Duration> requested,
-                   FromProto("lease_duration", has_lease, lease));
-  return ResolveLeaseDuration(requested, policy);
-}
-
-absl::StatusOr<absl::Duration> ParseWait(bool has_wait,
-                                         const google::protobuf::Duration& wait,
-                                         const LeasePolicy& policy) {
-  ASSIGN_OR_RETURN(std::optional<absl::Duration> requested,
-                   FromProto("wait_timeout", has_wait, wait));
-  return ResolveWaitTimeout(requested, policy);
+// The terms of a ClaimNextCycleRequest or ClaimCyclesRequest (their fields
+// share names): unset lease means the default, unset wait means none.
+template <typename Request>
+absl::StatusOr<ClaimTerms> ParseTerms(const Request& request,
+                                      const LeasePolicy& policy) {
+  ClaimTerms terms;
+  RETURN_IF_ERROR(
+      CheckIdentifier("worker_id", request.worker_id(), kMaxWorkerIdBytes));
+  terms.worker_id = request.worker_id();
+  ASSIGN_OR_RETURN(std::optional<absl::Duration> lease,
+                   FromProto("lease_duration", request.has_lease_duration(),
+                             request.lease_duration()));
+  ASSIGN_OR_RETURN(terms.lease, ResolveLeaseDuration(lease, policy));
+  ASSIGN_OR_RETURN(std::optional<absl::Duration> wait,
+                   FromProto("wait_timeout", request.has_wait_timeout(),
+                             request.wait_timeout()));
+  ASSIGN_OR_RETURN(terms.wait, ResolveWaitTimeout(wait, policy));
+  return terms;
 }
 
 }  // namespace
@@ -52,13 +54,7 @@ absl::StatusOr<absl::Duration> ParseWait(bool has_wait,
 absl::StatusOr<ClaimCommand> ParseClaim(
     const v1::ClaimNextCycleRequest& request, const LeasePolicy& policy) {
   ClaimCommand command;
-  ASSIGN_OR_RETURN(
-      command.lease,
-      ParseWorkerAndLease(request.worker_id(), request.has_lease_duration(),
-                          request.lease_duration(), policy));
-  command.worker_id = request.worker_id();
-  ASSIGN_OR_RETURN(command.wait, ParseWait(request.has_wait_timeout(),
-                                           request.wait_timeout(), policy));
+  ASSIGN_OR_RETURN(command.terms, ParseTerms(request, policy));
   if (!request.request_id().empty()) {
     RETURN_IF_ERROR(CheckIdentifier("request_id", request.request_id(),
                                     kMaxRequestIdBytes));
@@ -70,13 +66,7 @@ absl::StatusOr<ClaimCommand> ParseClaim(
 absl::StatusOr<ClaimBatchCommand> ParseClaimBatch(
     const v1::ClaimCyclesRequest& request, const LeasePolicy& policy) {
   ClaimBatchCommand command;
-  ASSIGN_OR_RETURN(
-      command.lease,
-      ParseWorkerAndLease(request.worker_id(), request.has_lease_duration(),
-                          request.lease_duration(), policy));
-  command.worker_id = request.worker_id();
-  ASSIGN_OR_RETURN(command.wait, ParseWait(request.has_wait_timeout(),
-                                           request.wait_timeout(), policy));
+  ASSIGN_OR_RETURN(command.terms, ParseTerms(request, policy));
   if (request.max_cycles() < 1 || request.max_cycles() > kMaxBatch) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_cycles must be between 1 and ", kMaxBatch, ", got ",

@@ -15,10 +15,15 @@
 
 namespace cycle_claimer {
 
-struct ClaimCommand {
+// What every claim states: who, how long a lease, how long to wait.
+struct ClaimTerms {
   std::string worker_id;
   absl::Duration lease;
-  absl::Duration wait;     // zero: answer at once
+  absl::Duration wait;  // zero: answer at once
+};
+
+struct ClaimCommand {
+  ClaimTerms terms;
   std::string request_id;  // empty: none
 };
 
@@ -27,9 +32,7 @@ struct ClaimCommand {
 inline constexpr int kMaxBatch = kMaxClaimSlots;
 
 struct ClaimBatchCommand {
-  std::string worker_id;
-  absl::Duration lease;
-  absl::Duration wait;
+  ClaimTerms terms;
   int max_cycles = 1;
 };
 
