@@ -23,6 +23,19 @@ enum class CycleStatus {
   kDeadLetter,
 };
 
+// Every status, in the enum's order.
+inline constexpr CycleStatus kAllCycleStatuses[] = {
+    CycleStatus::kStarted,
+    CycleStatus::kInitialTradeCompleted,
+    CycleStatus::kAwaitingRebalance,
+    CycleStatus::kRebalancingInProgress,
+    CycleStatus::kRebalanceTradeCompleted,
+    CycleStatus::kCompleted,
+    CycleStatus::kFailed,
+    CycleStatus::kAwaitingRetry,
+    CycleStatus::kDeadLetter,
+};
+
 // The database label of `status`, e.g. "AWAITING_REBALANCE".
 absl::string_view CycleStatusLabel(CycleStatus status);
 

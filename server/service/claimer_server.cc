@@ -50,12 +50,16 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       *server->repository_, *server->executor_, *server->dispatcher_,
       opts.coalesce);
 
+  server->admin_ = std::make_unique<AdminServiceImpl>(*server->repository_,
+                                                      *server->executor_);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(opts.listen_address,
                            grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->admin_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::InternalError(

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/domain/lease_policy.h"
+#include "server/service/admin_service.h"
 #include "server/service/claim_dispatcher.h"
 #include "server/service/cycle_service.h"
 #include "server/service/executor.h"
@@ -40,9 +41,9 @@ struct ServerOptions {
   bool coalesce = true;
 };
 
-// The cycle-claiming gRPC server: CycleService, grpc.health.v1 and server
-// reflection, over a pool of PostgreSQL connections. Shared by the server
-// binary, the tests and the benchmark.
+// The cycle-claiming gRPC server: CycleService, CycleAdminService,
+// grpc.health.v1 and server reflection, over a pool of PostgreSQL connections.
+// Shared by the server binary, the tests and the benchmark.
 class ClaimerServer {
  public:
   // Validates `options`, migrates when asked, starts serving, and starts the
@@ -80,6 +81,7 @@ class ClaimerServer {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<ClaimableNotifier> notifier_;
   std::unique_ptr<CycleServiceImpl> service_;
+  std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

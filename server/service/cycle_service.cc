@@ -7,38 +7,12 @@
 #include "server/service/cycle_log.h"
 #include "server/service/proto_mapping.h"
 #include "server/service/requests.h"
+#include "server/service/unary.h"
 
 namespace cycle_claimer {
 namespace {
 
 namespace v1 = kimp::cycles::v1;
-
-// Ends the call at once with `status` (a request that failed validation).
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
-// Finishes the call at once when `command` failed validation; otherwise runs
-// `work(command)` on `executor` and finishes the call with its status.
-template <typename Command, typename Work>
-grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
-                                   Executor& executor,
-                                   absl::StatusOr<Command> command, Work work) {
-  if (!command.ok()) return FinishNow(context, command.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = executor.Submit(
-      [reactor, work = std::move(work), command = *std::move(command)] {
-        reactor->Finish(ToGrpcStatus(work(command)));
-      });
-  if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "server overloaded: too many calls queued"));
-  }
-  return reactor;
-}
 
 }  // namespace
 
@@ -94,7 +68,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
     grpc::CallbackServerContext* context,
     const v1::CompleteCyclesRequest* request,
     v1::CompleteCyclesResponse* response) {
-  return Dispatch(
+  return RunOnExecutor(
       context, executor_, ParseCompleteBatch(*request),
       [this,
        response](const std::vector<absl::StatusOr<CompleteCommand>>& commands)
@@ -133,7 +107,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
 grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
     grpc::CallbackServerContext* context, const v1::RenewLeaseRequest* request,
     v1::RenewLeaseResponse* response) {
-  return Dispatch(
+  return RunOnExecutor(
       context, executor_, ParseRenew(*request, repository_.policy()),
       [this, response](const RenewCommand& command) -> absl::Status {
         ASSIGN_OR_RETURN(
@@ -168,7 +142,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
 grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(
     grpc::CallbackServerContext* context, const v1::FailCycleRequest* request,
     v1::FailCycleResponse* response) {
-  return Dispatch(
+  return RunOnExecutor(
       context, executor_, ParseFail(*request),
       [this, response](const FailCommand& command) -> absl::Status {
         ASSIGN_OR_RETURN(
@@ -185,15 +159,15 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ReleaseCycle(
     grpc::CallbackServerContext* context,
     const v1::ReleaseCycleRequest* request,
     v1::ReleaseCycleResponse* response) {
-  return Dispatch(context, executor_, ParseRelease(*request),
-                  [this, response](const LeaseRef& command) -> absl::Status {
-                    ASSIGN_OR_RETURN(
-                        Cycle cycle,
-                        repository_.Release(command.cycle_id, command.token));
-                    LogCycleChange("released", cycle);
-                    ToProto(cycle, *response->mutable_cycle());
-                    return absl::OkStatus();
-                  });
+  return RunOnExecutor(
+      context, executor_, ParseRelease(*request),
+      [this, response](const LeaseRef& command) -> absl::Status {
+        ASSIGN_OR_RETURN(Cycle cycle,
+                         repository_.Release(command.cycle_id, command.token));
+        LogCycleChange("released", cycle);
+        ToProto(cycle, *response->mutable_cycle());
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace cycle_claimer

@@ -53,6 +53,13 @@ v1::CycleStatus ToProto(CycleStatus status) {
   return v1::CYCLE_STATUS_UNSPECIFIED;
 }
 
+std::optional<CycleStatus> FromProto(v1::CycleStatus status) {
+  for (CycleStatus candidate : kAllCycleStatuses) {
+    if (ToProto(candidate) == status) return candidate;
+  }
+  return std::nullopt;
+}
+
 void ToProto(const Cycle& cycle, v1::Cycle& out) {
   out.Clear();
   out.set_id(cycle.id);

@@ -20,6 +20,9 @@ namespace cycle_claimer {
 // The wire enum value of `status`.
 kimp::cycles::v1::CycleStatus ToProto(CycleStatus status);
 
+// The domain status for a wire value; nullopt for UNSPECIFIED or unknown.
+std::optional<CycleStatus> FromProto(kimp::cycles::v1::CycleStatus status);
+
 // Fills `out` with every field of `cycle`; NULL columns stay unset/empty.
 void ToProto(const Cycle& cycle, kimp::cycles::v1::Cycle& out);
 

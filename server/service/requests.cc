@@ -2,7 +2,10 @@
 
 #include <map>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "server/domain/status_macros.h"
 #include "server/domain/validation.h"
 #include "server/service/proto_mapping.h"
@@ -147,6 +150,79 @@ absl::StatusOr<std::vector<absl::StatusOr<CompleteCommand>>> ParseCompleteBatch(
     items.push_back(std::move(item));
   }
   return items;
+}
+
+absl::StatusOr<NewCycle> ParseCreate(const v1::CreateCycleRequest& request) {
+  NewCycle cycle;
+  if (!request.initial_trade_id().empty()) {
+    ASSIGN_OR_RETURN(cycle.initial_trade_id,
+                     ParseUuid("initial_trade_id", request.initial_trade_id()));
+  }
+  RETURN_IF_ERROR(CheckOptionalDecimal(
+      "initial_investment_krw", request.initial_investment_krw(), 20, 4));
+  cycle.initial_investment_krw = request.initial_investment_krw();
+  switch (request.status()) {
+    case v1::CYCLE_STATUS_UNSPECIFIED:
+    case v1::CYCLE_STATUS_AWAITING_REBALANCE:
+      cycle.status = CycleStatus::kAwaitingRebalance;
+      break;
+    case v1::CYCLE_STATUS_STARTED:
+      cycle.status = CycleStatus::kStarted;
+      break;
+    case v1::CYCLE_STATUS_INITIAL_TRADE_COMPLETED:
+      cycle.status = CycleStatus::kInitialTradeCompleted;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("status must be STARTED, INITIAL_TRADE_COMPLETED or "
+                       "AWAITING_REBALANCE for a new cycle, got ",
+                       v1::CycleStatus_Name(request.status())));
+  }
+  return cycle;
+}
+
+absl::StatusOr<ListCommand> ParseList(const v1::ListCyclesRequest& request) {
+  ListCommand command;
+  for (int i = 0; i < request.statuses_size(); ++i) {
+    std::optional<CycleStatus> status = FromProto(request.statuses(i));
+    if (!status) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("statuses[", i, "] is not a cycle status"));
+    }
+    command.statuses.push_back(*status);
+  }
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size must be between 1 and ", kMaxPageSize,
+                     " (0: 100), got ", request.page_size()));
+  }
+  if (request.page_size() > 0) command.page_size = request.page_size();
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(command.after, DecodePageToken(request.page_token()));
+  }
+  return command;
+}
+
+std::string EncodePageToken(const PagePosition& position) {
+  return absl::WebSafeBase64Escape(
+      absl::StrCat(absl::ToUnixMicros(position.start_time), "/", position.id));
+}
+
+absl::StatusOr<PagePosition> DecodePageToken(absl::string_view token) {
+  const auto bad = [] {
+    return absl::InvalidArgumentError(
+        "page_token is not one this server gave out; start again without it");
+  };
+  std::string text;
+  if (token.size() > 200 || !absl::WebSafeBase64Unescape(token, &text)) {
+    return bad();
+  }
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, '/');
+  int64_t micros = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &micros)) return bad();
+  absl::StatusOr<std::string> id = ParseUuid("page_token", parts[1]);
+  if (!id.ok()) return bad();
+  return PagePosition{absl::FromUnixMicros(micros), *std::move(id)};
 }
 
 absl::StatusOr<LeaseRef> ParseRelease(const v1::ReleaseCycleRequest& request) {

@@ -4,6 +4,7 @@
 // error is INVALID_ARGUMENT and names the offending field.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,23 @@ struct FailCommand {
   std::string reason;
   bool permanent = false;
 };
+
+// CycleAdminService.
+struct ListCommand {
+  std::vector<CycleStatus> statuses;
+  int page_size = 100;
+  std::optional<PagePosition> after;
+};
+inline constexpr int kMaxPageSize = 1000;
+
+absl::StatusOr<NewCycle> ParseCreate(
+    const kimp::cycles::v1::CreateCycleRequest& request);
+absl::StatusOr<ListCommand> ParseList(
+    const kimp::cycles::v1::ListCyclesRequest& request);
+// The opaque page token for `position`, and back; INVALID_ARGUMENT naming
+// page_token for a token this server did not make.
+std::string EncodePageToken(const PagePosition& position);
+absl::StatusOr<PagePosition> DecodePageToken(absl::string_view token);
 
 absl::StatusOr<ClaimCommand> ParseClaim(
     const kimp::cycles::v1::ClaimNextCycleRequest& request,

@@ -311,6 +311,96 @@ absl::StatusOr<std::optional<absl::Duration>> CycleRepository::NextDueIn() {
   return due_in;
 }
 
+absl::StatusOr<Cycle> CycleRepository::Create(const NewCycle& cycle) {
+  std::optional<Cycle> created;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    ASSIGN_OR_RETURN(created,
+                     SingleCycle(tx.exec_prepared(
+                         Name(sql::kCreateCycle), cycle.initial_trade_id,
+                         cycle.initial_investment_krw,
+                         std::string(CycleStatusLabel(cycle.status)))));
+    return absl::OkStatus();
+  }));
+  if (!created) return absl::InternalError("the insert returned no row");
+  return *std::move(created);
+}
+
+absl::StatusOr<CyclePage> CycleRepository::List(
+    const std::vector<CycleStatus>& statuses, int page_size,
+    const std::optional<PagePosition>& after) {
+  std::vector<std::string> labels;
+  for (CycleStatus status : statuses) {
+    labels.emplace_back(CycleStatusLabel(status));
+  }
+  CyclePage page;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    // One row more than asked for tells whether another page follows.
+    const pqxx::result rows =
+        after ? tx.exec_prepared(Name(sql::kListCycles),
+                                 absl::ToUnixMicros(after->start_time),
+                                 after->id, TextArray(labels), page_size + 1)
+              : tx.exec_prepared(Name(sql::kListCycles),
+                                 static_cast<const char*>(nullptr),
+                                 static_cast<const char*>(nullptr),
+                                 TextArray(labels), page_size + 1);
+    for (const pqxx::row& row : rows) {
+      ASSIGN_OR_RETURN(Cycle cycle, DecodeCycle(row));
+      page.cycles.push_back(std::move(cycle));
+    }
+    return absl::OkStatus();
+  }));
+  if (page.cycles.size() > static_cast<std::size_t>(page_size)) {
+    page.cycles.pop_back();
+    page.next =
+        PagePosition{page.cycles.back().start_time, page.cycles.back().id};
+  }
+  return page;
+}
+
+absl::StatusOr<Cycle> CycleRepository::Requeue(absl::string_view cycle_id) {
+  std::optional<Cycle> requeued;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    ASSIGN_OR_RETURN(requeued,
+                     SingleCycle(tx.exec_prepared(Name(sql::kRequeueCycle),
+                                                  std::string(cycle_id))));
+    return absl::OkStatus();
+  }));
+  if (requeued) return *std::move(requeued);
+  ASSIGN_OR_RETURN(std::optional<Cycle> current, Get(cycle_id));
+  if (!current) {
+    return absl::NotFoundError(
+        absl::StrCat("id ", cycle_id, ": no such cycle"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "cycle ", cycle_id, " is ", CycleStatusLabel(current->status),
+      "; only DEAD_LETTER or FAILED cycles can be requeued"));
+}
+
+absl::StatusOr<QueueStats> CycleRepository::Stats() {
+  QueueStats stats;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    for (const pqxx::row& row : tx.exec_prepared(Name(sql::kCountByStatus))) {
+      const std::optional<CycleStatus> status =
+          CycleStatusFromLabel(row["status"].as<std::string>());
+      if (status) stats.counts.emplace_back(*status, row["n"].as<int64_t>());
+    }
+    const pqxx::row row = tx.exec_prepared1(
+        Name(sql::kQueueStats), Micros(options_.policy.default_lease));
+    if (!row["oldest_claimable_age_us"].is_null()) {
+      stats.oldest_claimable_age =
+          absl::Microseconds(row["oldest_claimable_age_us"].as<int64_t>());
+    }
+    stats.live_leases = row["live_leases"].as<int64_t>();
+    stats.expired_leases = row["expired_leases"].as<int64_t>();
+    return absl::OkStatus();
+  }));
+  return stats;
+}
+
 absl::Status CycleRepository::InsertDemoCycles(int count) {
   return pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);

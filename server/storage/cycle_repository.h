@@ -64,6 +64,35 @@ struct CompletionItem {
   CompletionResult result;
 };
 
+// A cycle to insert (CreateCycle). Empty strings are NULL; the caller has
+// validated them.
+struct NewCycle {
+  std::string initial_trade_id;
+  std::string initial_investment_krw;
+  CycleStatus status = CycleStatus::kAwaitingRebalance;
+};
+
+// A position in the newest-first order of ListCycles: the last row of a page.
+struct PagePosition {
+  absl::Time start_time;
+  std::string id;
+};
+
+struct CyclePage {
+  std::vector<Cycle> cycles;
+  // Where the next page starts; nullopt on the last page.
+  std::optional<PagePosition> next;
+};
+
+struct QueueStats {
+  // Cycles per status; statuses with none are absent.
+  std::vector<std::pair<CycleStatus, int64_t>> counts;
+  // How long the oldest claimable cycle has waited; nullopt when none is.
+  std::optional<absl::Duration> oldest_claimable_age;
+  int64_t live_leases = 0;
+  int64_t expired_leases = 0;
+};
+
 // Every SQL statement the service runs against arbitrage_cycles and its lease
 // table, each a short transaction of its own. Methods block on the database
 // and are safe to call from many threads at once.
@@ -119,6 +148,21 @@ class CycleRepository {
 
   // The cycle with `cycle_id`, or nullopt when there is none.
   absl::StatusOr<std::optional<Cycle>> Get(absl::string_view cycle_id);
+
+  // Inserts `cycle` and returns it.
+  absl::StatusOr<Cycle> Create(const NewCycle& cycle);
+
+  // Up to `page_size` cycles newest first (start_time, then id) after
+  // `after` (nullopt: from the newest), of `statuses` (empty: all).
+  absl::StatusOr<CyclePage> List(const std::vector<CycleStatus>& statuses,
+                                 int page_size,
+                                 const std::optional<PagePosition>& after);
+
+  // DEAD_LETTER or FAILED back to AWAITING_REBALANCE, attempts and lease
+  // reset. NOT_FOUND, or FAILED_PRECONDITION for any other status.
+  absl::StatusOr<Cycle> Requeue(absl::string_view cycle_id);
+
+  absl::StatusOr<QueueStats> Stats();
 
   // How long until a cycle becomes claimable by the clock alone (a retry
   // falls due, a lease expires), by the database's clock; nullopt when no

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "kimp/cycles/v1/cycles.grpc.pb.h"
+#include "server/service/executor.h"
+#include "server/storage/cycle_repository.h"
+
+namespace cycle_claimer {
+
+// kimp.cycles.v1.CycleAdminService on the callback API: handlers validate
+// on gRPC's thread and run the database work on `executor`. `repository` and
+// `executor` must outlive the server this service is registered with.
+class AdminServiceImpl final
+    : public kimp::cycles::v1::CycleAdminService::CallbackService {
+ public:
+  AdminServiceImpl(CycleRepository& repository, Executor& executor);
+
+  grpc::ServerUnaryReactor* CreateCycle(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::CreateCycleRequest* request,
+      kimp::cycles::v1::CreateCycleResponse* response) override;
+  grpc::ServerUnaryReactor* GetCycle(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::GetCycleRequest* request,
+      kimp::cycles::v1::GetCycleResponse* response) override;
+  grpc::ServerUnaryReactor* ListCycles(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::ListCyclesRequest* request,
+      kimp::cycles::v1::ListCyclesResponse* response) override;
+  grpc::ServerUnaryReactor* RequeueCycle(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::RequeueCycleRequest* request,
+      kimp::cycles::v1::RequeueCycleResponse* response) override;
+  grpc::ServerUnaryReactor* GetQueueStats(
+      grpc::CallbackServerContext* context,
+      const kimp::cycles::v1::GetQueueStatsRequest* request,
+      kimp::cycles::v1::GetQueueStatsResponse* response) override;
+
+ private:
+  CycleRepository& repository_;
+  Executor& executor_;
+};
+
+}  // namespace cycle_claimer

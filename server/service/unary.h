@@ -1,0 +1,45 @@
+#pragma once
+
+// Helpers for unary handlers on the callback API.
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/service/executor.h"
+#include "server/service/proto_mapping.h"
+
+namespace cycle_claimer {
+
+// Ends the call at once with `status` (a request that failed validation).
+inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                           const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+// Finishes the call at once when `command` failed validation; otherwise runs
+// `work(command)` (which blocks on the database) on `executor` and finishes
+// the call with its status. RESOURCE_EXHAUSTED when the executor is full.
+template <typename Command, typename Work>
+grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context,
+                                        Executor& executor,
+                                        absl::StatusOr<Command> command,
+                                        Work work) {
+  if (!command.ok()) return FinishNow(context, command.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool queued = executor.Submit(
+      [reactor, work = std::move(work), command = *std::move(command)] {
+        reactor->Finish(ToGrpcStatus(work(command)));
+      });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "server overloaded: too many calls queued"));
+  }
+  return reactor;
+}
+
+}  // namespace cycle_claimer
