@@ -11,6 +11,10 @@ packages=(
   python3
 )
 
+# Node.js and npm run the npm-registry tools under tools/ (buf). A machine
+# that already has them (any recent version) keeps its own.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/install-deps.sh
+npm ci --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON >/dev/null
 cmake --build build -j "$(nproc)"
 

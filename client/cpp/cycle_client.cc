@@ -1,5 +1,10 @@
 #include "client/cpp/cycle_client.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
+#include <future>
+#include <vector>
+
 #include "google/protobuf/duration.pb.h"
 
 namespace cycle_claimer::client {
@@ -22,7 +27,9 @@ void SetDuration(absl::Duration duration, google::protobuf::Duration& out) {
 
 CycleClient::CycleClient(std::shared_ptr<grpc::Channel> channel,
                          absl::Duration call_timeout)
-    : stub_(v1::CycleService::NewStub(std::move(channel))),
+    : channel_(std::move(channel)),
+      stub_(v1::CycleService::NewStub(channel_)),
+      admin_(v1::CycleAdminService::NewStub(channel_)),
       call_timeout_(call_timeout) {}
 
 CycleClient CycleClient::Insecure(const std::string& target,
@@ -109,6 +116,99 @@ absl::StatusOr<v1::Cycle> CycleClient::Release(absl::string_view cycle_id,
   const grpc::Status status = stub_->ReleaseCycle(&context, request, &response);
   if (!status.ok()) return FromGrpc(status);
   return std::move(*response.mutable_cycle());
+}
+
+absl::StatusOr<v1::ClaimNextCycleResponse> CycleClient::ClaimNext(
+    const v1::ClaimNextCycleRequest& request) {
+  v1::ClaimNextCycleResponse response;
+  grpc::ClientContext context;
+  // A long poll may take its whole wait on top of the usual call time.
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      absl::ToChronoNanoseconds(
+          call_timeout_ + absl::Seconds(request.wait_timeout().seconds())));
+  const grpc::Status status =
+      stub_->ClaimNextCycle(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+absl::StatusOr<v1::Cycle> CycleClient::Create(
+    const v1::CreateCycleRequest& request) {
+  v1::CreateCycleResponse response;
+  grpc::ClientContext context;
+  Prepare(context);
+  const grpc::Status status = admin_->CreateCycle(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return std::move(*response.mutable_cycle());
+}
+
+absl::StatusOr<v1::Cycle> CycleClient::Get(absl::string_view cycle_id) {
+  v1::GetCycleRequest request;
+  request.set_id(std::string(cycle_id));
+  v1::GetCycleResponse response;
+  grpc::ClientContext context;
+  Prepare(context);
+  const grpc::Status status = admin_->GetCycle(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return std::move(*response.mutable_cycle());
+}
+
+absl::StatusOr<v1::ListCyclesResponse> CycleClient::List(
+    const v1::ListCyclesRequest& request) {
+  v1::ListCyclesResponse response;
+  grpc::ClientContext context;
+  Prepare(context);
+  const grpc::Status status = admin_->ListCycles(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+absl::StatusOr<v1::Cycle> CycleClient::Requeue(absl::string_view cycle_id) {
+  v1::RequeueCycleRequest request;
+  request.set_id(std::string(cycle_id));
+  v1::RequeueCycleResponse response;
+  grpc::ClientContext context;
+  Prepare(context);
+  const grpc::Status status =
+      admin_->RequeueCycle(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return std::move(*response.mutable_cycle());
+}
+
+absl::StatusOr<v1::GetQueueStatsResponse> CycleClient::Stats() {
+  v1::GetQueueStatsResponse response;
+  grpc::ClientContext context;
+  Prepare(context);
+  const grpc::Status status =
+      admin_->GetQueueStats(&context, v1::GetQueueStatsRequest(), &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+absl::StatusOr<bool> CycleClient::Serving() {
+  // Debian ships no health.proto: the call is made with a generic stub. The
+  // request (service "") encodes to nothing; the response is field 1.
+  grpc::GenericStub stub(channel_);
+  grpc::ClientContext context;
+  Prepare(context);
+  grpc::Slice no_bytes;
+  grpc::ByteBuffer request(&no_bytes, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                 &request, &response,
+                 [&done](grpc::Status status) { done.set_value(status); });
+  const grpc::Status status = done.get_future().get();
+  if (!status.ok()) return FromGrpc(status);
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return absl::InternalError("bad response");
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  constexpr char kServing = 1;
+  return bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == kServing;
 }
 
 }  // namespace cycle_claimer::client

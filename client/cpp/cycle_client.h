@@ -50,10 +50,29 @@ class CycleClient {
   absl::StatusOr<kimp::cycles::v1::Cycle> Release(absl::string_view cycle_id,
                                                   int64_t lease_token);
 
+  // Claims with every option of the request (wait_timeout, request_id, ...).
+  absl::StatusOr<kimp::cycles::v1::ClaimNextCycleResponse> ClaimNext(
+      const kimp::cycles::v1::ClaimNextCycleRequest& request);
+
+  // CycleAdminService.
+  absl::StatusOr<kimp::cycles::v1::Cycle> Create(
+      const kimp::cycles::v1::CreateCycleRequest& request);
+  absl::StatusOr<kimp::cycles::v1::Cycle> Get(absl::string_view cycle_id);
+  absl::StatusOr<kimp::cycles::v1::ListCyclesResponse> List(
+      const kimp::cycles::v1::ListCyclesRequest& request);
+  absl::StatusOr<kimp::cycles::v1::Cycle> Requeue(absl::string_view cycle_id);
+  absl::StatusOr<kimp::cycles::v1::GetQueueStatsResponse> Stats();
+
+  // Whether the server reports SERVING on grpc.health.v1 (for the whole
+  // server); an error when it cannot be asked.
+  absl::StatusOr<bool> Serving();
+
  private:
   void Prepare(grpc::ClientContext& context) const;
 
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<kimp::cycles::v1::CycleService::Stub> stub_;
+  std::unique_ptr<kimp::cycles::v1::CycleAdminService::Stub> admin_;
   absl::Duration call_timeout_;
 };
 

@@ -1,11 +1,11 @@
 // CycleAdminService against known data: create, get, paging and filters,
 // requeue rules, queue statistics.
 
+#include <gtest/gtest.h>
+
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/server_fixture.h"
@@ -24,7 +24,8 @@ class AdminTest : public ServerTest {
   grpc::Status Create(const v1::CreateCycleRequest& request, v1::Cycle* out) {
     v1::CreateCycleResponse response;
     grpc::ClientContext context;
-    const grpc::Status status = admin_->CreateCycle(&context, request, &response);
+    const grpc::Status status =
+        admin_->CreateCycle(&context, request, &response);
     if (out != nullptr) *out = response.cycle();
     return status;
   }
@@ -38,7 +39,8 @@ class AdminTest : public ServerTest {
     request.set_id(id);
     v1::RequeueCycleResponse response;
     grpc::ClientContext context;
-    const grpc::Status status = admin_->RequeueCycle(&context, request, &response);
+    const grpc::Status status =
+        admin_->RequeueCycle(&context, request, &response);
     if (out != nullptr) *out = response.cycle();
     return status;
   }
@@ -121,8 +123,9 @@ TEST_F(AdminTest, ListPagesNewestFirstAndStaysStableWhileRowsAreAdded) {
 
 TEST_F(AdminTest, ListFiltersByStatusAndRefusesBadPaging) {
   InsertCycles(4);
-  db_.Exec("UPDATE arbitrage_cycles SET status = 'DEAD_LETTER' WHERE id IN "
-           "(SELECT id FROM arbitrage_cycles ORDER BY start_time LIMIT 3)");
+  db_.Exec(
+      "UPDATE arbitrage_cycles SET status = 'DEAD_LETTER' WHERE id IN "
+      "(SELECT id FROM arbitrage_cycles ORDER BY start_time LIMIT 3)");
   v1::ListCyclesRequest request;
   request.add_statuses(v1::CYCLE_STATUS_DEAD_LETTER);
   v1::ListCyclesResponse response;
@@ -133,9 +136,8 @@ TEST_F(AdminTest, ListFiltersByStatusAndRefusesBadPaging) {
   }
   EXPECT_TRUE(response.next_page_token().empty());
 
-  for (const auto& [edit, field] :
-       std::vector<std::pair<std::function<void(v1::ListCyclesRequest&)>,
-                             std::string>>{
+  for (const auto& [edit, field] : std::vector<
+           std::pair<std::function<void(v1::ListCyclesRequest&)>, std::string>>{
            {[](auto& r) { r.set_page_size(1001); }, "page_size"},
            {[](auto& r) { r.set_page_size(-1); }, "page_size"},
            {[](auto& r) { r.set_page_token("garbage!"); }, "page_token"},
@@ -177,11 +179,12 @@ TEST_F(AdminTest, RequeueOnlyTakesDeadLettersAndFailures) {
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_EQ((*again)->lease_token(), 2);
   // FAILED (set by a kimP app) is requeueable too; unknown ids are not found.
-  db_.Exec(absl::StrCat("UPDATE arbitrage_cycles SET status = 'FAILED' WHERE id = '",
-                        id, "'"));
+  db_.Exec(absl::StrCat(
+      "UPDATE arbitrage_cycles SET status = 'FAILED' WHERE id = '", id, "'"));
   EXPECT_TRUE(Requeue(id, nullptr).ok());
-  EXPECT_EQ(Requeue("00000000-0000-4000-8000-000000000000", nullptr).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Requeue("00000000-0000-4000-8000-000000000000", nullptr).error_code(),
+      grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Requeue("nope", nullptr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
@@ -189,13 +192,16 @@ TEST_F(AdminTest, RequeueOnlyTakesDeadLettersAndFailures) {
 TEST_F(AdminTest, QueueStatsCountKnownData) {
   db_.Exec(
       "INSERT INTO arbitrage_cycles (start_time, end_time, status) VALUES "
-      "(timezone('UTC', now()) - interval '90 seconds', NULL, 'AWAITING_REBALANCE'),"
-      "(timezone('UTC', now()) - interval '10 seconds', NULL, 'AWAITING_REBALANCE'),"
+      "(timezone('UTC', now()) - interval '90 seconds', NULL, "
+      "'AWAITING_REBALANCE'),"
+      "(timezone('UTC', now()) - interval '10 seconds', NULL, "
+      "'AWAITING_REBALANCE'),"
       "(timezone('UTC', now()) - interval '1 hour', NULL, 'COMPLETED'),"
       "(timezone('UTC', now()) - interval '2 hours', NULL, 'DEAD_LETTER'),"
       "(timezone('UTC', now()) - interval '3 hours', NULL, 'AWAITING_RETRY')");
-  db_.Exec("UPDATE arbitrage_cycles SET next_retry_at = timezone('UTC', now()) "
-           "+ interval '1 hour' WHERE status = 'AWAITING_RETRY'");
+  db_.Exec(
+      "UPDATE arbitrage_cycles SET next_retry_at = timezone('UTC', now()) "
+      "+ interval '1 hour' WHERE status = 'AWAITING_RETRY'");
   client::CycleClient client = NewClient();
   auto live = client.Claim("live", absl::Minutes(10));  // the 90 s old one
   ASSERT_TRUE(live.ok() && live->has_value());
@@ -209,8 +215,8 @@ TEST_F(AdminTest, QueueStatsCountKnownData) {
 
   v1::GetQueueStatsResponse stats;
   grpc::ClientContext context;
-  ASSERT_TRUE(admin_->GetQueueStats(&context, v1::GetQueueStatsRequest(), &stats)
-                  .ok());
+  ASSERT_TRUE(
+      admin_->GetQueueStats(&context, v1::GetQueueStatsRequest(), &stats).ok());
   std::map<v1::CycleStatus, int64_t> counts;
   for (const v1::StatusCount& count : stats.counts()) {
     counts[count.status()] = count.count();

@@ -95,23 +95,22 @@ TEST_F(OutageTest, HealthReportsNotServingWhileTheDatabaseIsUnreachable) {
   options.migrate = false;
   options.index_check_interval = absl::Milliseconds(50);
   StartServer(options);
-  auto channel = NewChannel();
-  absl::StatusOr<HealthStatus> status = CheckHealth(*channel);
+  client::CycleClient client = NewClient();
+  absl::StatusOr<bool> serving = client.Serving();
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (status.ok() && *status != HealthStatus::kNotServing &&
-         absl::Now() < deadline) {
+  while (serving.ok() && *serving && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));
-    status = CheckHealth(*channel);
+    serving = client.Serving();
   }
-  ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_EQ(*status, HealthStatus::kNotServing);
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  EXPECT_FALSE(*serving);
 }
 
 TEST_F(OutageTest, HealthReportsServingWithTheDatabaseUp) {
-  auto channel = NewChannel();
-  absl::StatusOr<HealthStatus> status = CheckHealth(*channel);
-  ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_EQ(*status, HealthStatus::kServing);
+  client::CycleClient client = NewClient();
+  absl::StatusOr<bool> serving = client.Serving();
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  EXPECT_TRUE(*serving);
 }
 
 }  // namespace

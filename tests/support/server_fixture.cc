@@ -10,37 +10,6 @@
 
 namespace cycle_claimer::testing {
 
-absl::StatusOr<HealthStatus> CheckHealth(grpc::Channel& channel) {
-  grpc::GenericStub stub(
-      std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(5));
-  grpc::Slice no_bytes;  // HealthCheckRequest{service: ""} encodes to nothing
-  grpc::ByteBuffer request(&no_bytes, 1);
-  grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response,
-                 [&done](grpc::Status status) { done.set_value(status); });
-  const grpc::Status status = done.get_future().get();
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
-  }
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return absl::InternalError("bad response");
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  if (bytes.empty()) return HealthStatus::kUnknown;
-  if (bytes.size() != 2 || bytes[0] != 0x08) {
-    return absl::InternalError("unexpected HealthCheckResponse encoding");
-  }
-  return static_cast<HealthStatus>(bytes[1]);
-}
-
 ServerOptions ServerTest::DefaultOptions() const {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";

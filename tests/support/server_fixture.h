@@ -14,14 +14,6 @@
 
 namespace cycle_claimer::testing {
 
-// grpc.health.v1.HealthCheckResponse.ServingStatus.
-enum class HealthStatus { kUnknown = 0, kServing = 1, kNotServing = 2 };
-
-// Calls grpc.health.v1.Health/Check for the whole server over `channel`.
-// Debian ships no health.proto, so the call is made with a generic stub: the
-// request is empty and the response is field 1, a varint.
-absl::StatusOr<HealthStatus> CheckHealth(grpc::Channel& channel);
-
 // A test with a database of its own and the real server in-process on
 // 127.0.0.1:<free port>, migrated, reached through real gRPC channels.
 class ServerTest : public ::testing::Test {
