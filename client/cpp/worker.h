@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/cpp/cycle_client.h"
+#include "kimp/cycles/v1/cycles.pb.h"
+
+namespace cycle_claimer::client {
+
+struct WorkerOptions {
+  std::string worker_id;
+  absl::Duration lease = absl::Minutes(5);
+  // How long one claim long-polls before asking again.
+  absl::Duration wait = absl::Seconds(30);
+  // Backoff after UNAVAILABLE (and other transient errors), doubling.
+  absl::Duration min_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(10);
+};
+
+// What the user's function reports for a cycle it rebalanced. Fields left
+// empty keep the cycle's column as it is.
+struct RebalanceResult {
+  std::string rebalance_trade_id;
+  std::string total_net_profit_krw;
+  std::string total_net_profit_percent;
+};
+
+// A finalizer loop: claims a cycle (long poll), runs `rebalance` on it while
+// a background thread renews the lease every third of its length, completes
+// it with the returned result, or fails it with the error's text (the
+// status's message, or an exception's what()). A lost lease
+// (FAILED_PRECONDITION on renew or complete) abandons the cycle: someone else
+// has it. Transient errors are retried with backoff; a claim is retried with
+// the same request_id, so a lost answer never costs a second cycle. Stop() ends
+// the loop after the cycle in hand, releasing a claimed cycle it has not
+// started.
+class Worker {
+ public:
+  using Rebalance = std::function<absl::StatusOr<RebalanceResult>(
+      const kimp::cycles::v1::Cycle&)>;
+
+  Worker(CycleClient& client, WorkerOptions options, Rebalance rebalance);
+
+  // Runs until Stop(); returns how many cycles it completed.
+  int Run();
+  // Thread-safe; may be called from a signal-handling thread.
+  void Stop() { stopping_ = true; }
+
+ private:
+  // Claims the next cycle; nullopt when none came within the wait or when
+  // stopping.
+  std::optional<kimp::cycles::v1::Cycle> Claim();
+  // Runs the user's function with renewals going; returns whether the cycle
+  // was completed by this worker.
+  bool Work(const kimp::cycles::v1::Cycle& cycle);
+  void Backoff(absl::Duration& delay);
+
+  CycleClient& client_;
+  const WorkerOptions options_;
+  const Rebalance rebalance_;
+  std::atomic<bool> stopping_{false};
+  int64_t next_request_ = 0;
+};
+
+}  // namespace cycle_claimer::client
