@@ -23,7 +23,28 @@ void SetDuration(absl::Duration duration, google::protobuf::Duration& out) {
   out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
 }
 
+// The cycle of a response that carries one, or the call's error.
+template <typename Response>
+absl::StatusOr<v1::Cycle> CycleOf(absl::StatusOr<Response> response) {
+  if (!response.ok()) return response.status();
+  return std::move(*response->mutable_cycle());
+}
+
 }  // namespace
+
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> CycleClient::Call(
+    Stub& stub,
+    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                 Response*),
+    const Request& request) const {
+  Response response;
+  grpc::ClientContext context;
+  Prepare(context);
+  const grpc::Status status = (stub.*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
 
 CycleClient::CycleClient(std::shared_ptr<grpc::Channel> channel,
                          absl::Duration call_timeout)
@@ -70,22 +91,12 @@ absl::StatusOr<v1::Cycle> CycleClient::Renew(absl::string_view cycle_id,
   if (lease != absl::ZeroDuration()) {
     SetDuration(lease, *request.mutable_lease_duration());
   }
-  v1::RenewLeaseResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status = stub_->RenewLease(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return std::move(*response.mutable_cycle());
+  return CycleOf(Call(*stub_, &v1::CycleService::Stub::RenewLease, request));
 }
 
 absl::StatusOr<v1::Cycle> CycleClient::Complete(
     const v1::CompleteCycleRequest& result) {
-  v1::CompleteCycleResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status = stub_->CompleteCycle(&context, result, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return std::move(*response.mutable_cycle());
+  return CycleOf(Call(*stub_, &v1::CycleService::Stub::CompleteCycle, result));
 }
 
 absl::StatusOr<v1::Cycle> CycleClient::Fail(absl::string_view cycle_id,
@@ -97,12 +108,7 @@ absl::StatusOr<v1::Cycle> CycleClient::Fail(absl::string_view cycle_id,
   request.set_lease_token(lease_token);
   request.set_reason(std::string(reason));
   request.set_permanent(permanent);
-  v1::FailCycleResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status = stub_->FailCycle(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return std::move(*response.mutable_cycle());
+  return CycleOf(Call(*stub_, &v1::CycleService::Stub::FailCycle, request));
 }
 
 absl::StatusOr<v1::Cycle> CycleClient::Release(absl::string_view cycle_id,
@@ -110,12 +116,7 @@ absl::StatusOr<v1::Cycle> CycleClient::Release(absl::string_view cycle_id,
   v1::ReleaseCycleRequest request;
   request.set_cycle_id(std::string(cycle_id));
   request.set_lease_token(lease_token);
-  v1::ReleaseCycleResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status = stub_->ReleaseCycle(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return std::move(*response.mutable_cycle());
+  return CycleOf(Call(*stub_, &v1::CycleService::Stub::ReleaseCycle, request));
 }
 
 absl::StatusOr<v1::ClaimNextCycleResponse> CycleClient::ClaimNext(
@@ -135,33 +136,20 @@ absl::StatusOr<v1::ClaimNextCycleResponse> CycleClient::ClaimNext(
 
 absl::StatusOr<v1::Cycle> CycleClient::Create(
     const v1::CreateCycleRequest& request) {
-  v1::CreateCycleResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status = admin_->CreateCycle(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return std::move(*response.mutable_cycle());
+  return CycleOf(
+      Call(*admin_, &v1::CycleAdminService::Stub::CreateCycle, request));
 }
 
 absl::StatusOr<v1::Cycle> CycleClient::Get(absl::string_view cycle_id) {
   v1::GetCycleRequest request;
   request.set_id(std::string(cycle_id));
-  v1::GetCycleResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status = admin_->GetCycle(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return std::move(*response.mutable_cycle());
+  return CycleOf(
+      Call(*admin_, &v1::CycleAdminService::Stub::GetCycle, request));
 }
 
 absl::StatusOr<v1::ListCyclesResponse> CycleClient::List(
     const v1::ListCyclesRequest& request) {
-  v1::ListCyclesResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status = admin_->ListCycles(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return response;
+  return Call(*admin_, &v1::CycleAdminService::Stub::ListCycles, request);
 }
 
 absl::StatusOr<v1::Cycle> CycleClient::Requeue(absl::string_view cycle_id) {
@@ -177,13 +165,8 @@ absl::StatusOr<v1::Cycle> CycleClient::Requeue(absl::string_view cycle_id) {
 }
 
 absl::StatusOr<v1::GetQueueStatsResponse> CycleClient::Stats() {
-  v1::GetQueueStatsResponse response;
-  grpc::ClientContext context;
-  Prepare(context);
-  const grpc::Status status =
-      admin_->GetQueueStats(&context, v1::GetQueueStatsRequest(), &response);
-  if (!status.ok()) return FromGrpc(status);
-  return response;
+  return Call(*admin_, &v1::CycleAdminService::Stub::GetQueueStats,
+              v1::GetQueueStatsRequest());
 }
 
 absl::StatusOr<bool> CycleClient::Serving() {

@@ -69,6 +69,13 @@ class CycleClient {
 
  private:
   void Prepare(grpc::ClientContext& context) const;
+  // Calls `method` of `stub` with this client's deadline.
+  template <typename Stub, typename Request, typename Response>
+  absl::StatusOr<Response> Call(
+      Stub& stub,
+      grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                   Response*),
+      const Request& request) const;
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<kimp::cycles::v1::CycleService::Stub> stub_;
