@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/install-deps.sh
-npm ci --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
+for package in tools client/node; do
+  npm ci --prefix "$package" --no-audit --no-fund --loglevel=error >/dev/null
+done
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON >/dev/null
 cmake --build build -j "$(nproc)"
 

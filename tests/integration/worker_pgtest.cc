@@ -1,6 +1,7 @@
-// Three example finalizer processes on the C++ Worker drain 300 cycles; one
-// is killed with SIGKILL while it holds a lease, and its cycle is finished by
-// another. Every cycle ends COMPLETED exactly once.
+// Three example finalizer processes (C++ Worker, Node.js Worker) drain 300
+// cycles; one
+// is killed with SIGKILL while it holds a lease, and its cycle is finished
+// by another. Every cycle ends COMPLETED exactly once.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -24,21 +25,46 @@ extern char** environ;
 namespace cycle_claimer::testing {
 namespace {
 
-class WorkerTest : public ServerTest {
+// Which example finalizer runs: the C++ one or the Node.js one.
+enum class Language { kCpp, kNode };
+
+void PrintTo(Language language, std::ostream* os) {
+  *os << (language == Language::kCpp ? "Cpp" : "Node");
+}
+
+class WorkerTest : public ServerTest,
+                   public ::testing::WithParamInterface<Language> {
  protected:
+  // Starts one example finalizer: 2 s leases, 30 ms of work per cycle, a
+  // "rebalanced ID TOKEN" line per cycle in `log`.
   pid_t Spawn(const std::string& worker, const std::string& log) {
-    std::vector<std::string> args = {EXAMPLE_FINALIZER_EXECUTABLE,
-                                     absl::StrCat("--server=", target()),
-                                     absl::StrCat("--worker=", worker),
-                                     "--lease=2s",
-                                     "--work_ms=30",
-                                     absl::StrCat("--log=", log)};
-    std::vector<char*> argv;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+    if (GetParam() == Language::kCpp) {
+      args = {EXAMPLE_FINALIZER_EXECUTABLE,
+              absl::StrCat("--server=", target()),
+              absl::StrCat("--worker=", worker),
+              "--lease=2s",
+              "--work_ms=30",
+              absl::StrCat("--log=", log)};
+    } else {
+      args = {NODE_EXECUTABLE, NODE_EXAMPLE_FINALIZER};
+      env.push_back(absl::StrCat("SERVER=", target()));
+      env.push_back(absl::StrCat("WORKER=", worker));
+      env.push_back("LEASE_MS=2000");
+      env.push_back("WORK_MS=30");
+      env.push_back(absl::StrCat("LOG=", log));
+    }
+    std::vector<char*> argv, envp;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
+    for (std::string& var : env) envp.push_back(var.data());
+    envp.push_back(nullptr);
     pid_t pid = 0;
     EXPECT_EQ(
-        posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+        posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()),
+        0);
     return pid;
   }
   int Completed() {
@@ -47,7 +73,13 @@ class WorkerTest : public ServerTest {
   }
 };
 
-TEST_F(WorkerTest, ThreeProcessesDrainThreeHundredCyclesDespiteASigkill) {
+INSTANTIATE_TEST_SUITE_P(Languages, WorkerTest,
+                         ::testing::Values(Language::kCpp, Language::kNode),
+                         [](const ::testing::TestParamInfo<Language>& info) {
+                           return info.param == Language::kCpp ? "Cpp" : "Node";
+                         });
+
+TEST_P(WorkerTest, ThreeProcessesDrainThreeHundredCyclesDespiteASigkill) {
   constexpr int kCycles = 300;
   InsertCycles(kCycles);
   const std::string dir = ::testing::TempDir();
