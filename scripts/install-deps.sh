@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15
-  python3
+  python3 python3-grpcio python3-protobuf
 )
 
 # Node.js and npm run the npm-registry tools under tools/ (buf). A machine

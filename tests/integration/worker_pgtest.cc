@@ -25,12 +25,22 @@ extern char** environ;
 namespace cycle_claimer::testing {
 namespace {
 
-// Which example finalizer runs: the C++ one or the Node.js one.
-enum class Language { kCpp, kNode };
+// Which example finalizer runs.
+enum class Language { kCpp, kNode, kPython };
 
-void PrintTo(Language language, std::ostream* os) {
-  *os << (language == Language::kCpp ? "Cpp" : "Node");
+std::string Name(Language language) {
+  switch (language) {
+    case Language::kCpp:
+      return "Cpp";
+    case Language::kNode:
+      return "Node";
+    case Language::kPython:
+      return "Python";
+  }
+  return "?";
 }
+
+void PrintTo(Language language, std::ostream* os) { *os << Name(language); }
 
 class WorkerTest : public ServerTest,
                    public ::testing::WithParamInterface<Language> {
@@ -49,7 +59,12 @@ class WorkerTest : public ServerTest,
               "--work_ms=30",
               absl::StrCat("--log=", log)};
     } else {
-      args = {NODE_EXECUTABLE, NODE_EXAMPLE_FINALIZER};
+      if (GetParam() == Language::kNode) {
+        args = {NODE_EXECUTABLE, NODE_EXAMPLE_FINALIZER};
+      } else {
+        args = {"/usr/bin/python3", PYTHON_EXAMPLE_FINALIZER};
+        env.push_back(absl::StrCat("PYTHONPATH=", PYTHON_PATH));
+      }
       env.push_back(absl::StrCat("SERVER=", target()));
       env.push_back(absl::StrCat("WORKER=", worker));
       env.push_back("LEASE_MS=2000");
@@ -74,9 +89,10 @@ class WorkerTest : public ServerTest,
 };
 
 INSTANTIATE_TEST_SUITE_P(Languages, WorkerTest,
-                         ::testing::Values(Language::kCpp, Language::kNode),
+                         ::testing::Values(Language::kCpp, Language::kNode,
+                                           Language::kPython),
                          [](const ::testing::TestParamInfo<Language>& info) {
-                           return info.param == Language::kCpp ? "Cpp" : "Node";
+                           return Name(info.param);
                          });
 
 TEST_P(WorkerTest, ThreeProcessesDrainThreeHundredCyclesDespiteASigkill) {
