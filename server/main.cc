@@ -4,7 +4,10 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +56,10 @@ ABSL_FLAG(int, demo_cycles, 0,
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGINT/SIGTERM, how long calls in flight may take to finish. "
           "Env: SHUTDOWN_GRACE.");
+ABSL_FLAG(std::string, tokens_file, "",
+          "File of bearer tokens, lines \"worker <token>\" or \"admin "
+          "<token>\"; without it (and without $CYCLE_CLAIMER_TOKENS, the same "
+          "text) calls need no token. Env: TOKENS_FILE.");
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error. Env: LOG_LEVEL.");
 
@@ -74,6 +81,7 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"index_check_interval", "INDEX_CHECK_INTERVAL"},
     {"demo_cycles", "DEMO_CYCLES"},
     {"shutdown_grace", "SHUTDOWN_GRACE"},
+    {"tokens_file", "TOKENS_FILE"},
     {"log_level", "LOG_LEVEL"},
 };
 
@@ -84,6 +92,28 @@ std::string DatabaseUrl() {
     if (from_environment != nullptr) url = from_environment;
   }
   return url;
+}
+
+// The accepted bearer tokens, from --tokens_file or $CYCLE_CLAIMER_TOKENS
+// (never a flag's value: flags show in ps); null when neither is set.
+absl::StatusOr<std::shared_ptr<const cycle_claimer::TokenRegistry>> Tokens() {
+  std::string text;
+  if (const std::string path = absl::GetFlag(FLAGS_tokens_file);
+      !path.empty()) {
+    std::ifstream file(path);
+    if (!file) return absl::NotFoundError("cannot read --tokens_file " + path);
+    text.assign(std::istreambuf_iterator<char>(file), {});
+  } else if (const char* from_environment =
+                 std::getenv("CYCLE_CLAIMER_TOKENS")) {
+    text = from_environment;
+  } else {
+    return std::shared_ptr<const cycle_claimer::TokenRegistry>();
+  }
+  absl::StatusOr<cycle_claimer::TokenRegistry> tokens =
+      cycle_claimer::TokenRegistry::Parse(text);
+  if (!tokens.ok()) return tokens.status();
+  return std::make_shared<const cycle_claimer::TokenRegistry>(
+      *std::move(tokens));
 }
 
 bool ApplyEnvironment() {
@@ -141,6 +171,14 @@ int main(int argc, char** argv) {
   options.policy.max_wait = absl::GetFlag(FLAGS_max_wait_timeout);
   options.coalesce = absl::GetFlag(FLAGS_coalesce);
   options.migrate = absl::GetFlag(FLAGS_migrate);
+  auto tokens = Tokens();
+  if (!tokens.ok()) {
+    spdlog::critical("cannot start: {}", tokens.status().ToString());
+    return 1;
+  }
+  options.tokens = *std::move(tokens);
+  spdlog::info(options.tokens ? "authentication on: calls need a bearer token"
+                              : "authentication off: no tokens configured");
   options.index_check_interval = absl::GetFlag(FLAGS_index_check_interval);
 
   auto server = cycle_claimer::ClaimerServer::Start(std::move(options));

@@ -47,22 +47,27 @@ absl::StatusOr<Response> CycleClient::Call(
 }
 
 CycleClient::CycleClient(std::shared_ptr<grpc::Channel> channel,
-                         absl::Duration call_timeout)
+                         absl::Duration call_timeout, std::string bearer_token)
     : channel_(std::move(channel)),
       stub_(v1::CycleService::NewStub(channel_)),
       admin_(v1::CycleAdminService::NewStub(channel_)),
-      call_timeout_(call_timeout) {}
+      call_timeout_(call_timeout),
+      bearer_token_(std::move(bearer_token)) {}
 
 CycleClient CycleClient::Insecure(const std::string& target,
-                                  absl::Duration call_timeout) {
+                                  absl::Duration call_timeout,
+                                  std::string bearer_token) {
   return CycleClient(
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials()),
-      call_timeout);
+      call_timeout, std::move(bearer_token));
 }
 
 void CycleClient::Prepare(grpc::ClientContext& context) const {
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoNanoseconds(call_timeout_));
+  if (!bearer_token_.empty()) {
+    context.AddMetadata("authorization", "Bearer " + bearer_token_);
+  }
 }
 
 absl::StatusOr<std::optional<v1::Cycle>> CycleClient::Claim(
@@ -123,6 +128,7 @@ absl::StatusOr<v1::ClaimNextCycleResponse> CycleClient::ClaimNext(
     const v1::ClaimNextCycleRequest& request) {
   v1::ClaimNextCycleResponse response;
   grpc::ClientContext context;
+  Prepare(context);
   // A long poll may take its whole wait on top of the usual call time.
   context.set_deadline(
       std::chrono::system_clock::now() +

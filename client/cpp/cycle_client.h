@@ -20,12 +20,16 @@ namespace cycle_claimer::client {
 // UNAVAILABLE: retry). Thread-safe: one client may serve many threads.
 class CycleClient {
  public:
+  // `bearer_token`, when not empty, goes with every call as
+  // "authorization: Bearer <token>" (servers started with tokens need it).
   explicit CycleClient(std::shared_ptr<grpc::Channel> channel,
-                       absl::Duration call_timeout = absl::Seconds(30));
+                       absl::Duration call_timeout = absl::Seconds(30),
+                       std::string bearer_token = "");
 
   // A client on a new plaintext channel to `target` ("host:port").
   static CycleClient Insecure(const std::string& target,
-                              absl::Duration call_timeout = absl::Seconds(30));
+                              absl::Duration call_timeout = absl::Seconds(30),
+                              std::string bearer_token = "");
 
   // The oldest claimable cycle, now leased to `worker_id` for `lease`
   // (absl::ZeroDuration(): the server's default); nullopt when none is
@@ -81,6 +85,7 @@ class CycleClient {
   std::unique_ptr<kimp::cycles::v1::CycleService::Stub> stub_;
   std::unique_ptr<kimp::cycles::v1::CycleAdminService::Stub> admin_;
   absl::Duration call_timeout_;
+  std::string bearer_token_;
 };
 
 }  // namespace cycle_claimer::client

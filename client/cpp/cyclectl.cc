@@ -68,7 +68,8 @@ Commands:
   create                      insert a cycle (--trade_id, --investment_krw, --status)
   health                      exit 0 when the server is SERVING (container checks)
 
-Exit status: 0 done; 1 nothing to do; 2 bad usage; 10 + gRPC code on errors.)";
+Exit status: 0 done; 1 nothing to do; 2 bad usage; 10 + gRPC code on errors.
+A server that needs a token gets it from $CYCLECTL_TOKEN.)";
 
 constexpr int kNothing = 1;
 constexpr int kUsageError = 2;
@@ -258,6 +259,9 @@ int main(int argc, char** argv) {
     const char* from_environment = std::getenv("CYCLECTL_SERVER");
     server = from_environment != nullptr ? from_environment : "localhost:50051";
   }
-  CycleClient client = CycleClient::Insecure(server, absl::Seconds(10));
+  // The token comes from the environment, never from a flag (ps shows those).
+  const char* token = std::getenv("CYCLECTL_TOKEN");
+  CycleClient client = CycleClient::Insecure(server, absl::Seconds(10),
+                                             token != nullptr ? token : "");
   return Run(client, args);
 }

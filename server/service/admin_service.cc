@@ -20,12 +20,17 @@ struct NoCommand {};
 }  // namespace
 
 AdminServiceImpl::AdminServiceImpl(CycleRepository& repository,
-                                   Executor& executor)
-    : repository_(repository), executor_(executor) {}
+                                   Executor& executor,
+                                   const TokenRegistry* tokens)
+    : repository_(repository), executor_(executor), tokens_(tokens) {}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::CreateCycle(
     grpc::CallbackServerContext* context, const v1::CreateCycleRequest* request,
     v1::CreateCycleResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(
       context, executor_, ParseCreate(*request),
       [this, response](const NewCycle& command) -> absl::Status {
@@ -39,6 +44,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateCycle(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetCycle(
     grpc::CallbackServerContext* context, const v1::GetCycleRequest* request,
     v1::GetCycleResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(context, executor_, ParseUuid("id", request->id()),
                        [this, response](const std::string& id) -> absl::Status {
                          ASSIGN_OR_RETURN(std::optional<Cycle> cycle,
@@ -55,6 +64,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetCycle(
 grpc::ServerUnaryReactor* AdminServiceImpl::ListCycles(
     grpc::CallbackServerContext* context, const v1::ListCyclesRequest* request,
     v1::ListCyclesResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(
       context, executor_, ParseList(*request),
       [this, response](const ListCommand& command) -> absl::Status {
@@ -74,6 +87,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RequeueCycle(
     grpc::CallbackServerContext* context,
     const v1::RequeueCycleRequest* request,
     v1::RequeueCycleResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(context, executor_, ParseUuid("id", request->id()),
                        [this, response](const std::string& id) -> absl::Status {
                          ASSIGN_OR_RETURN(Cycle cycle, repository_.Requeue(id));
@@ -87,6 +104,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetQueueStats(
     grpc::CallbackServerContext* context,
     const v1::GetQueueStatsRequest* /*request*/,
     v1::GetQueueStatsResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(
       context, executor_, absl::StatusOr<NoCommand>(NoCommand{}),
       [this, response](const NoCommand&) -> absl::Status {

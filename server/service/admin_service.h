@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "kimp/cycles/v1/cycles.grpc.pb.h"
+#include "server/domain/auth.h"
 #include "server/service/executor.h"
 #include "server/storage/cycle_repository.h"
 
@@ -14,7 +15,10 @@ namespace cycle_claimer {
 class AdminServiceImpl final
     : public kimp::cycles::v1::CycleAdminService::CallbackService {
  public:
-  AdminServiceImpl(CycleRepository& repository, Executor& executor);
+  // `tokens`: null for no authentication; else every call needs an admin
+  // token.
+  AdminServiceImpl(CycleRepository& repository, Executor& executor,
+                   const TokenRegistry* tokens);
 
   grpc::ServerUnaryReactor* CreateCycle(
       grpc::CallbackServerContext* context,
@@ -40,6 +44,7 @@ class AdminServiceImpl final
  private:
   CycleRepository& repository_;
   Executor& executor_;
+  const TokenRegistry* const tokens_;
 };
 
 }  // namespace cycle_claimer

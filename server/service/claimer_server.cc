@@ -48,10 +48,10 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       [dispatcher = server->dispatcher_.get()] { dispatcher->Wake(); });
   server->service_ = std::make_unique<CycleServiceImpl>(
       *server->repository_, *server->executor_, *server->dispatcher_,
-      opts.coalesce);
+      opts.coalesce, opts.tokens.get());
 
-  server->admin_ = std::make_unique<AdminServiceImpl>(*server->repository_,
-                                                      *server->executor_);
+  server->admin_ = std::make_unique<AdminServiceImpl>(
+      *server->repository_, *server->executor_, opts.tokens.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -39,6 +39,8 @@ struct ServerOptions {
   std::size_t max_queued_calls = 10000;
   // Merge concurrent claims into one statement.
   bool coalesce = true;
+  // Bearer tokens; null or empty: no authentication.
+  std::shared_ptr<const TokenRegistry> tokens;
 };
 
 // The cycle-claiming gRPC server: CycleService, CycleAdminService,

@@ -18,16 +18,22 @@ namespace v1 = kimp::cycles::v1;
 
 CycleServiceImpl::CycleServiceImpl(CycleRepository& repository,
                                    Executor& executor,
-                                   ClaimDispatcher& dispatcher, bool coalesce)
+                                   ClaimDispatcher& dispatcher, bool coalesce,
+                                   const TokenRegistry* tokens)
     : repository_(repository),
       executor_(executor),
       dispatcher_(dispatcher),
-      completions_(repository, executor, coalesce) {}
+      completions_(repository, executor, coalesce),
+      tokens_(tokens) {}
 
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     grpc::CallbackServerContext* context,
     const v1::ClaimNextCycleRequest* request,
     v1::ClaimNextCycleResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   absl::StatusOr<ClaimCommand> command =
       ParseClaim(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
@@ -47,6 +53,10 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimCycles(
     grpc::CallbackServerContext* context, const v1::ClaimCyclesRequest* request,
     v1::ClaimCyclesResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   absl::StatusOr<ClaimBatchCommand> command =
       ParseClaimBatch(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
@@ -68,6 +78,10 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
     grpc::CallbackServerContext* context,
     const v1::CompleteCyclesRequest* request,
     v1::CompleteCyclesResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(
       context, executor_, ParseCompleteBatch(*request),
       [this,
@@ -107,6 +121,10 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
 grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
     grpc::CallbackServerContext* context, const v1::RenewLeaseRequest* request,
     v1::RenewLeaseResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(
       context, executor_, ParseRenew(*request, repository_.policy()),
       [this, response](const RenewCommand& command) -> absl::Status {
@@ -124,6 +142,10 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
     grpc::CallbackServerContext* context,
     const v1::CompleteCycleRequest* request,
     v1::CompleteCycleResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   absl::StatusOr<CompleteCommand> command = ParseComplete(*request);
   if (!command.ok()) return FinishNow(context, command.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -142,6 +164,10 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
 grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(
     grpc::CallbackServerContext* context, const v1::FailCycleRequest* request,
     v1::FailCycleResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(
       context, executor_, ParseFail(*request),
       [this, response](const FailCommand& command) -> absl::Status {
@@ -159,6 +185,10 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ReleaseCycle(
     grpc::CallbackServerContext* context,
     const v1::ReleaseCycleRequest* request,
     v1::ReleaseCycleResponse* response) {
+  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
+      !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   return RunOnExecutor(
       context, executor_, ParseRelease(*request),
       [this, response](const LeaseRef& command) -> absl::Status {

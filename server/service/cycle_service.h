@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "kimp/cycles/v1/cycles.grpc.pb.h"
+#include "server/domain/auth.h"
 #include "server/service/claim_dispatcher.h"
 #include "server/service/completion_batcher.h"
 #include "server/service/executor.h"
@@ -21,8 +22,11 @@ class CycleServiceImpl final
     : public kimp::cycles::v1::CycleService::CallbackService {
  public:
   // `coalesce`: merge concurrent CompleteCycle calls into one statement.
+  // `tokens`: null for no authentication; else every call needs a worker
+  // or admin token.
   CycleServiceImpl(CycleRepository& repository, Executor& executor,
-                   ClaimDispatcher& dispatcher, bool coalesce);
+                   ClaimDispatcher& dispatcher, bool coalesce,
+                   const TokenRegistry* tokens);
 
   grpc::ServerUnaryReactor* ClaimNextCycle(
       grpc::CallbackServerContext* context,
@@ -58,6 +62,7 @@ class CycleServiceImpl final
   Executor& executor_;
   ClaimDispatcher& dispatcher_;
   CompletionBatcher completions_;
+  const TokenRegistry* const tokens_;
 };
 
 }  // namespace cycle_claimer

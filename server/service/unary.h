@@ -8,10 +8,26 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/domain/auth.h"
 #include "server/service/executor.h"
 #include "server/service/proto_mapping.h"
 
 namespace cycle_claimer {
+
+// OK when `tokens` is null or empty (authentication off) or when the call's
+// "authorization" metadata carries a token with `required`'s rights;
+// UNAUTHENTICATED or PERMISSION_DENIED otherwise.
+inline absl::Status Authorize(grpc::CallbackServerContext* context,
+                              const TokenRegistry* tokens, Role required) {
+  if (tokens == nullptr || tokens->empty()) return absl::OkStatus();
+  const auto& metadata = context->client_metadata();
+  const auto found = metadata.find("authorization");
+  const absl::string_view authorization =
+      found == metadata.end()
+          ? absl::string_view()
+          : absl::string_view(found->second.data(), found->second.size());
+  return tokens->Authorize(authorization, required);
+}
 
 // Ends the call at once with `status` (a request that failed validation).
 inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
