@@ -178,6 +178,7 @@ class Bench {
   ServerOptions Options(bool coalesce) const {
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
+    options.plaintext = true;
     options.database_url = url_;
     options.pool_size = 8;
     options.coalesce = coalesce;

@@ -44,5 +44,9 @@ fi
 # Not exec: on Ctrl-C the server drains and exits, then the trap stops the
 # private database.
 status=0
-./build-release/server/cycle-claimer-server --demo_cycles="$demo" "${args[@]}" || status=$?
+# Plaintext unless TLS is configured (TLS_CERT/TLS_KEY or the flags): the
+# server refuses to guess. It warns when that means plaintext beyond loopback.
+plaintext=()
+[ -z "${TLS_CERT:-}" ] && [[ " ${args[*]} " != *" --tls_cert"* ]] && plaintext=(--plaintext)
+./build-release/server/cycle-claimer-server --demo_cycles="$demo" "${plaintext[@]}" "${args[@]}" || status=$?
 exit "$status"

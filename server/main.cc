@@ -56,6 +56,16 @@ ABSL_FLAG(int, demo_cycles, 0,
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGINT/SIGTERM, how long calls in flight may take to finish. "
           "Env: SHUTDOWN_GRACE.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain file for TLS. Env: TLS_CERT.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key file for TLS. Env: TLS_KEY.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA file: clients must present a certificate it signed "
+          "(mutual TLS). Env: TLS_CLIENT_CA.");
+ABSL_FLAG(bool, plaintext, false,
+          "Serve without TLS (only when asked for; warns beyond loopback). "
+          "Env: PLAINTEXT.");
 ABSL_FLAG(std::string, tokens_file, "",
           "File of bearer tokens, lines \"worker <token>\" or \"admin "
           "<token>\"; without it (and without $CYCLE_CLAIMER_TOKENS, the same "
@@ -81,6 +91,10 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"index_check_interval", "INDEX_CHECK_INTERVAL"},
     {"demo_cycles", "DEMO_CYCLES"},
     {"shutdown_grace", "SHUTDOWN_GRACE"},
+    {"tls_cert", "TLS_CERT"},
+    {"tls_key", "TLS_KEY"},
+    {"tls_client_ca", "TLS_CLIENT_CA"},
+    {"plaintext", "PLAINTEXT"},
     {"tokens_file", "TOKENS_FILE"},
     {"log_level", "LOG_LEVEL"},
 };
@@ -92,6 +106,43 @@ std::string DatabaseUrl() {
     if (from_environment != nullptr) url = from_environment;
   }
   return url;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& flag,
+                                     const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError("cannot read --" + flag + " " + path);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+// TLS from --tls_cert/--tls_key (and --tls_client_ca); nullopt without them.
+absl::StatusOr<std::optional<cycle_claimer::TlsOptions>> Tls() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert.empty() && key.empty()) {
+    if (!ca.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca needs --tls_cert and --tls_key");
+    }
+    return std::optional<cycle_claimer::TlsOptions>();
+  }
+  if (cert.empty() || key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  cycle_claimer::TlsOptions tls;
+  absl::StatusOr<std::string> text = ReadFile("tls_cert", cert);
+  if (!text.ok()) return text.status();
+  tls.cert_pem = *std::move(text);
+  text = ReadFile("tls_key", key);
+  if (!text.ok()) return text.status();
+  tls.key_pem = *std::move(text);
+  if (!ca.empty()) {
+    text = ReadFile("tls_client_ca", ca);
+    if (!text.ok()) return text.status();
+    tls.client_ca_pem = *std::move(text);
+  }
+  return std::optional<cycle_claimer::TlsOptions>(std::move(tls));
 }
 
 // The accepted bearer tokens, from --tokens_file or $CYCLE_CLAIMER_TOKENS
@@ -171,6 +222,13 @@ int main(int argc, char** argv) {
   options.policy.max_wait = absl::GetFlag(FLAGS_max_wait_timeout);
   options.coalesce = absl::GetFlag(FLAGS_coalesce);
   options.migrate = absl::GetFlag(FLAGS_migrate);
+  auto tls = Tls();
+  if (!tls.ok()) {
+    spdlog::critical("cannot start: {}", tls.status().ToString());
+    return 1;
+  }
+  options.tls = *std::move(tls);
+  options.plaintext = absl::GetFlag(FLAGS_plaintext);
   auto tokens = Tokens();
   if (!tokens.ok()) {
     spdlog::critical("cannot start: {}", tokens.status().ToString());

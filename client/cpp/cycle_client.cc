@@ -62,6 +62,20 @@ CycleClient CycleClient::Insecure(const std::string& target,
       call_timeout, std::move(bearer_token));
 }
 
+CycleClient CycleClient::Tls(const std::string& target,
+                             const std::string& server_ca_pem,
+                             const std::string& client_cert_pem,
+                             const std::string& client_key_pem,
+                             absl::Duration call_timeout,
+                             std::string bearer_token) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = server_ca_pem;
+  ssl.pem_cert_chain = client_cert_pem;
+  ssl.pem_private_key = client_key_pem;
+  return CycleClient(grpc::CreateChannel(target, grpc::SslCredentials(ssl)),
+                     call_timeout, std::move(bearer_token));
+}
+
 void CycleClient::Prepare(grpc::ClientContext& context) const {
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoNanoseconds(call_timeout_));

@@ -26,6 +26,16 @@ class CycleClient {
                        absl::Duration call_timeout = absl::Seconds(30),
                        std::string bearer_token = "");
 
+  // A client on a new TLS channel to `target`, trusting `server_ca_pem`
+  // (empty: the system's roots) and, for mutual TLS, presenting
+  // `client_cert_pem` with `client_key_pem`.
+  static CycleClient Tls(const std::string& target,
+                         const std::string& server_ca_pem,
+                         const std::string& client_cert_pem = "",
+                         const std::string& client_key_pem = "",
+                         absl::Duration call_timeout = absl::Seconds(30),
+                         std::string bearer_token = "");
+
   // A client on a new plaintext channel to `target` ("host:port").
   static CycleClient Insecure(const std::string& target,
                               absl::Duration call_timeout = absl::Seconds(30),

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,10 @@ ABSL_FLAG(std::string, server, "",
           "host:port of the service (default: $CYCLECTL_SERVER or "
           "localhost:50051).");
 ABSL_FLAG(bool, json, false, "Print results as JSON.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "Use TLS, trusting this PEM CA file for the server.");
+ABSL_FLAG(std::string, tls_cert, "", "mTLS: this client's PEM certificate.");
+ABSL_FLAG(std::string, tls_key, "", "mTLS: this client's PEM private key.");
 ABSL_FLAG(std::string, worker, "", "claim: worker id (default: host-pid).");
 ABSL_FLAG(absl::Duration, lease, absl::ZeroDuration(),
           "claim, renew: lease length (0: the server's default).");
@@ -261,7 +267,22 @@ int main(int argc, char** argv) {
   }
   // The token comes from the environment, never from a flag (ps shows those).
   const char* token = std::getenv("CYCLECTL_TOKEN");
-  CycleClient client = CycleClient::Insecure(server, absl::Seconds(10),
-                                             token != nullptr ? token : "");
+  const auto read = [](const std::string& path) {
+    std::ifstream file(path);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
+  CycleClient client =
+      ca.empty()
+          ? CycleClient::Insecure(server, absl::Seconds(10),
+                                  token != nullptr ? token : "")
+          : CycleClient::Tls(server, read(ca),
+                             absl::GetFlag(FLAGS_tls_cert).empty()
+                                 ? ""
+                                 : read(absl::GetFlag(FLAGS_tls_cert)),
+                             absl::GetFlag(FLAGS_tls_key).empty()
+                                 ? ""
+                                 : read(absl::GetFlag(FLAGS_tls_key)),
+                             absl::Seconds(10), token != nullptr ? token : "");
   return Run(client, args);
 }

@@ -4,10 +4,41 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/status_macros.h"
 
 namespace cycle_claimer {
+
+namespace {
+
+std::shared_ptr<grpc::ServerCredentials> Credentials(
+    const ServerOptions& options) {
+  if (!options.tls) {
+    const bool loopback =
+        absl::StartsWith(options.listen_address, "127.") ||
+        absl::StartsWith(options.listen_address, "localhost:") ||
+        absl::StartsWith(options.listen_address, "[::1]:");
+    if (!loopback) {
+      spdlog::warn(
+          "serving PLAINTEXT on {}: tokens and cycles cross the "
+          "network unencrypted; use --tls_cert/--tls_key beyond a "
+          "trusted network",
+          options.listen_address);
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl(
+      options.tls->client_ca_pem.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = options.tls->client_ca_pem;
+  ssl.pem_key_cert_pairs.push_back(
+      {options.tls->key_pem, options.tls->cert_pem});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
 
 ClaimerServer::ClaimerServer(ServerOptions options)
     : options_(std::move(options)), schema_(options_.database_url) {}
@@ -17,6 +48,10 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   RETURN_IF_ERROR(ValidateLeasePolicy(options.policy));
   if (options.database_url.empty()) {
     return absl::InvalidArgumentError("database_url is required");
+  }
+  if (!options.tls && !options.plaintext) {
+    return absl::InvalidArgumentError(
+        "give --tls_cert and --tls_key, or ask for --plaintext explicitly");
   }
   if (options.pool_size < 1) {
     return absl::InvalidArgumentError("pool_size must be at least 1");
@@ -56,8 +91,8 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(opts.listen_address,
-                           grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(opts.listen_address, Credentials(opts),
+                           &server->port_);
   builder.RegisterService(server->service_.get());
   builder.RegisterService(server->admin_.get());
   server->server_ = builder.BuildAndStart();

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +22,14 @@
 #include "server/storage/schema_manager.h"
 
 namespace cycle_claimer {
+
+// PEM texts for TLS. With client_ca_pem set, clients must present a
+// certificate signed by it (mutual TLS).
+struct TlsOptions {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string client_ca_pem;
+};
 
 struct ServerOptions {
   // host:port to serve gRPC on; port 0 picks a free one (see port()).
@@ -39,6 +48,9 @@ struct ServerOptions {
   std::size_t max_queued_calls = 10000;
   // Merge concurrent claims into one statement.
   bool coalesce = true;
+  // TLS, or else plaintext, which must be asked for: Start refuses neither.
+  std::optional<TlsOptions> tls;
+  bool plaintext = false;
   // Bearer tokens; null or empty: no authentication.
   std::shared_ptr<const TokenRegistry> tokens;
 };
@@ -49,7 +61,8 @@ struct ServerOptions {
 class ClaimerServer {
  public:
   // Validates `options`, migrates when asked, starts serving, and starts the
-  // index keeper. INVALID_ARGUMENT for bad options, UNAVAILABLE when a
+  // index keeper. INVALID_ARGUMENT for bad options (including neither TLS nor
+  // plaintext asked for), UNAVAILABLE when a
   // migration cannot reach the database, INTERNAL when the address cannot be
   // bound. Without migration the server starts even if the database is down:
   // calls get UNAVAILABLE until it is back.

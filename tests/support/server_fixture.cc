@@ -13,6 +13,7 @@ namespace cycle_claimer::testing {
 ServerOptions ServerTest::DefaultOptions() const {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";
+  options.plaintext = true;
   options.database_url = db_.url();
   options.pool_size = 8;
   options.index_check_interval = absl::Milliseconds(200);
