@@ -27,10 +27,7 @@ AdminServiceImpl::AdminServiceImpl(CycleRepository& repository,
 grpc::ServerUnaryReactor* AdminServiceImpl::CreateCycle(
     grpc::CallbackServerContext* context, const v1::CreateCycleRequest* request,
     v1::CreateCycleResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
   return RunOnExecutor(
       context, executor_, ParseCreate(*request),
       [this, response](const NewCycle& command) -> absl::Status {
@@ -44,10 +41,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateCycle(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetCycle(
     grpc::CallbackServerContext* context, const v1::GetCycleRequest* request,
     v1::GetCycleResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
   return RunOnExecutor(context, executor_, ParseUuid("id", request->id()),
                        [this, response](const std::string& id) -> absl::Status {
                          ASSIGN_OR_RETURN(std::optional<Cycle> cycle,
@@ -64,10 +58,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetCycle(
 grpc::ServerUnaryReactor* AdminServiceImpl::ListCycles(
     grpc::CallbackServerContext* context, const v1::ListCyclesRequest* request,
     v1::ListCyclesResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
   return RunOnExecutor(
       context, executor_, ParseList(*request),
       [this, response](const ListCommand& command) -> absl::Status {
@@ -87,10 +78,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RequeueCycle(
     grpc::CallbackServerContext* context,
     const v1::RequeueCycleRequest* request,
     v1::RequeueCycleResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
   return RunOnExecutor(context, executor_, ParseUuid("id", request->id()),
                        [this, response](const std::string& id) -> absl::Status {
                          ASSIGN_OR_RETURN(Cycle cycle, repository_.Requeue(id));
@@ -104,10 +92,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetQueueStats(
     grpc::CallbackServerContext* context,
     const v1::GetQueueStatsRequest* /*request*/,
     v1::GetQueueStatsResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kAdmin);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
   return RunOnExecutor(
       context, executor_, absl::StatusOr<NoCommand>(NoCommand{}),
       [this, response](const NoCommand&) -> absl::Status {

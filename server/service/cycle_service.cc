@@ -30,10 +30,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     grpc::CallbackServerContext* context,
     const v1::ClaimNextCycleRequest* request,
     v1::ClaimNextCycleResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
   absl::StatusOr<ClaimCommand> command =
       ParseClaim(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
@@ -53,10 +50,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimCycles(
     grpc::CallbackServerContext* context, const v1::ClaimCyclesRequest* request,
     v1::ClaimCyclesResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
   absl::StatusOr<ClaimBatchCommand> command =
       ParseClaimBatch(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
@@ -78,10 +72,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
     grpc::CallbackServerContext* context,
     const v1::CompleteCyclesRequest* request,
     v1::CompleteCyclesResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseCompleteBatch(*request),
       [this,
@@ -121,10 +112,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
 grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
     grpc::CallbackServerContext* context, const v1::RenewLeaseRequest* request,
     v1::RenewLeaseResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseRenew(*request, repository_.policy()),
       [this, response](const RenewCommand& command) -> absl::Status {
@@ -142,10 +130,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
     grpc::CallbackServerContext* context,
     const v1::CompleteCycleRequest* request,
     v1::CompleteCycleResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
   absl::StatusOr<CompleteCommand> command = ParseComplete(*request);
   if (!command.ok()) return FinishNow(context, command.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -164,10 +149,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
 grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(
     grpc::CallbackServerContext* context, const v1::FailCycleRequest* request,
     v1::FailCycleResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseFail(*request),
       [this, response](const FailCommand& command) -> absl::Status {
@@ -185,10 +167,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ReleaseCycle(
     grpc::CallbackServerContext* context,
     const v1::ReleaseCycleRequest* request,
     v1::ReleaseCycleResponse* response) {
-  if (absl::Status denied = Authorize(context, tokens_, Role::kWorker);
-      !denied.ok()) {
-    return FinishNow(context, denied);
-  }
+  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseRelease(*request),
       [this, response](const LeaseRef& command) -> absl::Status {

@@ -31,6 +31,20 @@ inline absl::Status Authorize(grpc::CallbackServerContext* context,
 
 // Ends the call at once with `status` (a request that failed validation).
 inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                           const absl::Status& status);
+
+// The call, already ended with UNAUTHENTICATED or PERMISSION_DENIED, when
+// Authorize refuses it; nullptr when it may go on. Handlers start with
+//   if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return
+//   refused;
+inline grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context,
+                                        const TokenRegistry* tokens,
+                                        Role required) {
+  const absl::Status status = Authorize(context, tokens, required);
+  return status.ok() ? nullptr : FinishNow(context, status);
+}
+
+inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                            const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
