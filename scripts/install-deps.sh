@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev
-  postgresql-15 postgresql-client-15
+  libcpp-httplib-dev
+  postgresql-15 postgresql-client-15 pgbouncer
   python3 python3-grpcio python3-protobuf
 )
 
