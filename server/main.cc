@@ -70,6 +70,13 @@ ABSL_FLAG(std::string, tokens_file, "",
           "File of bearer tokens, lines \"worker <token>\" or \"admin "
           "<token>\"; without it (and without $CYCLE_CLAIMER_TOKENS, the same "
           "text) calls need no token. Env: TOKENS_FILE.");
+ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
+          "How often to check that the database answers; grpc.health.v1 "
+          "reports NOT_SERVING while it does not. Env: "
+          "HEALTH_CHECK_INTERVAL.");
+ABSL_FLAG(absl::Duration, statement_timeout, absl::Seconds(30),
+          "The longest a database statement may run; a call's gRPC deadline "
+          "shortens it. 0: no limit. Env: STATEMENT_TIMEOUT.");
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error. Env: LOG_LEVEL.");
 
@@ -96,6 +103,8 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"tls_client_ca", "TLS_CLIENT_CA"},
     {"plaintext", "PLAINTEXT"},
     {"tokens_file", "TOKENS_FILE"},
+    {"health_check_interval", "HEALTH_CHECK_INTERVAL"},
+    {"statement_timeout", "STATEMENT_TIMEOUT"},
     {"log_level", "LOG_LEVEL"},
 };
 
@@ -238,6 +247,8 @@ int main(int argc, char** argv) {
   spdlog::info(options.tokens ? "authentication on: calls need a bearer token"
                               : "authentication off: no tokens configured");
   options.index_check_interval = absl::GetFlag(FLAGS_index_check_interval);
+  options.health_check_interval = absl::GetFlag(FLAGS_health_check_interval);
+  options.statement_timeout = absl::GetFlag(FLAGS_statement_timeout);
 
   auto server = cycle_claimer::ClaimerServer::Start(std::move(options));
   if (!server.ok()) {

@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   server->repository_ = std::make_unique<CycleRepository>(RepositoryOptions{
       .database_url = opts.database_url,
       .pool_size = opts.pool_size,
+      .statement_timeout = opts.statement_timeout,
       .policy = opts.policy,
   });
   server->executor_ =
@@ -100,6 +101,11 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
     return absl::InternalError(
         absl::StrCat("cannot listen on ", opts.listen_address));
   }
+  // The first verdict before anyone asks; then one per interval.
+  server->probe_ = std::make_unique<DatabaseProbe>(opts.database_url);
+  server->CheckHealth();
+  server->health_watcher_ =
+      std::thread([raw = server.get()] { raw->WatchHealth(); });
   server->index_keeper_ =
       std::thread([raw = server.get()] { raw->KeepIndex(); });
   return server;
@@ -120,6 +126,7 @@ void ClaimerServer::Shutdown(absl::Duration grace) {
                       absl::ToChronoNanoseconds(grace));
   }
   if (index_keeper_.joinable()) index_keeper_.join();
+  if (health_watcher_.joinable()) health_watcher_.join();
   notifier_.reset();
   executor_.reset();  // finishes the work already queued
 }
@@ -129,9 +136,6 @@ void ClaimerServer::KeepIndex() {
   while (!stopping_) {
     lock.unlock();
     const absl::StatusOr<int> built = schema_.EnsureKeptObjects();
-    const bool reachable =
-        built.ok() || built.status().code() != absl::StatusCode::kUnavailable;
-    server_->GetHealthCheckService()->SetServingStatus(reachable);
     if (!built.ok()) {
       spdlog::warn("schema keeper check failed: {}", built.status().ToString());
     } else if (*built > 0) {
@@ -143,6 +147,39 @@ void ClaimerServer::KeepIndex() {
     stop_.wait_for(lock,
                    absl::ToChronoNanoseconds(options_.index_check_interval),
                    [this] { return stopping_; });
+  }
+}
+
+void ClaimerServer::WatchHealth() {
+  std::unique_lock lock(mu_);
+  while (!stop_.wait_for(
+      lock, absl::ToChronoNanoseconds(options_.health_check_interval),
+      [this] { return stopping_; })) {
+    lock.unlock();
+    CheckHealth();
+    lock.lock();
+  }
+}
+
+void ClaimerServer::CheckHealth() {
+  const absl::Status answered = probe_->Check();
+  const bool up = answered.ok();
+  if (database_up_ == up) return;
+  const bool first = !database_up_.has_value();
+  database_up_ = up;
+  server_->GetHealthCheckService()->SetServingStatus(up);
+  if (up) {
+    if (!first) {
+      spdlog::info("database is reachable again: health SERVING");
+      // Connections from before the outage are broken; claims waiting for
+      // a cycle may find one now.
+      repository_->DropConnections();
+      dispatcher_->Wake();
+    }
+  } else {
+    spdlog::warn("database unreachable, health NOT_SERVING: {}",
+                 std::string(answered.message()));
+    repository_->DropConnections();
   }
 }
 

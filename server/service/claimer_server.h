@@ -18,6 +18,7 @@
 #include "server/service/cycle_service.h"
 #include "server/service/executor.h"
 #include "server/storage/cycle_repository.h"
+#include "server/storage/database_probe.h"
 #include "server/storage/notifier.h"
 #include "server/storage/schema_manager.h"
 
@@ -44,6 +45,11 @@ struct ServerOptions {
   // How often to check that the claim index on arbitrage_cycles still exists
   // (TypeORM's synchronize drops it) and re-create it.
   absl::Duration index_check_interval = absl::Seconds(30);
+  // How often to check that the database answers; grpc.health.v1 follows
+  // (NOT_SERVING while it does not).
+  absl::Duration health_check_interval = absl::Seconds(1);
+  // The longest a statement may run; an RPC's deadline shortens it.
+  absl::Duration statement_timeout = absl::Seconds(30);
   // Calls waiting for a database thread at most; more get RESOURCE_EXHAUSTED.
   std::size_t max_queued_calls = 10000;
   // Merge concurrent claims into one statement.
@@ -88,6 +94,9 @@ class ClaimerServer {
  private:
   explicit ClaimerServer(ServerOptions options);
   void KeepIndex();
+  void WatchHealth();
+  // Probes the database once and updates grpc.health.v1 on a change.
+  void CheckHealth();
 
   const ServerOptions options_;
   SchemaManager schema_;
@@ -104,6 +113,9 @@ class ClaimerServer {
   std::condition_variable stop_;
   bool stopping_ = false;
   std::thread index_keeper_;
+  std::unique_ptr<DatabaseProbe> probe_;
+  std::optional<bool> database_up_;  // the last probe's verdict
+  std::thread health_watcher_;
 };
 
 }  // namespace cycle_claimer

@@ -11,6 +11,7 @@
 #include "server/domain/auth.h"
 #include "server/service/executor.h"
 #include "server/service/proto_mapping.h"
+#include "server/storage/call_deadline.h"
 
 namespace cycle_claimer {
 
@@ -61,8 +62,11 @@ grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context,
                                         Work work) {
   if (!command.ok()) return FinishNow(context, command.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Time deadline = absl::FromChrono(context->deadline());
   const bool queued = executor.Submit(
-      [reactor, work = std::move(work), command = *std::move(command)] {
+      [reactor, deadline, work = std::move(work),
+       command = *std::move(command)] {
+        const ScopedCallDeadline scoped(deadline);
         reactor->Finish(ToGrpcStatus(work(command)));
       });
   if (!queued) {

@@ -112,6 +112,7 @@ CycleRepository::CycleRepository(RepositoryOptions options)
           .database_url = options_.database_url,
           .size = options_.pool_size,
           .acquire_timeout = options_.acquire_timeout,
+          .statement_timeout = options_.statement_timeout,
       })) {}
 
 CycleRepository::~CycleRepository() = default;
@@ -417,6 +418,20 @@ absl::Status CycleRepository::LeaseMissError(absl::string_view cycle_id,
         absl::StrCat("cycle_id ", cycle_id, ": no such cycle"));
   }
   return LeaseLostError(cycle_id, current->status, current->lease_token, token);
+}
+
+void CycleRepository::DropConnections() { pool_->DropConnections(); }
+
+PoolStats CycleRepository::pool_stats() {
+  const PgPool::Stats stats = pool_->stats();
+  return PoolStats{
+      .open = stats.open,
+      .in_use = stats.in_use,
+      .waits = stats.waits,
+      .acquire_timeouts = stats.acquire_timeouts,
+      .connect_failures = stats.connect_failures,
+      .cancelled_statements = stats.cancelled_statements,
+  };
 }
 
 }  // namespace cycle_claimer

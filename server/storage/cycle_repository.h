@@ -27,7 +27,20 @@ struct RepositoryOptions {
   int pool_size = 8;
   // How long a call waits for a free connection.
   absl::Duration acquire_timeout = absl::Seconds(10);
+  // The longest any statement may run (and at most until the RPC's deadline,
+  // see ScopedCallDeadline); zero: no limit.
+  absl::Duration statement_timeout = absl::Seconds(30);
   LeasePolicy policy;
+};
+
+// The connection pool right now (for metrics).
+struct PoolStats {
+  int open = 0;
+  int in_use = 0;
+  int64_t waits = 0;
+  int64_t acquire_timeouts = 0;
+  int64_t connect_failures = 0;
+  int64_t cancelled_statements = 0;
 };
 
 // One claim to serve: who, for how long, and with which request id (empty:
@@ -171,6 +184,12 @@ class CycleRepository {
 
   // Inserts `count` AWAITING_REBALANCE cycles (demos and benchmarks).
   absl::Status InsertDemoCycles(int count);
+
+  // Replaces every connection of the pool, lazily: after the database was
+  // lost, the ones from before are broken.
+  void DropConnections();
+
+  PoolStats pool_stats();
 
  private:
   // The error for a lease operation on `cycle_id` with `token` that matched

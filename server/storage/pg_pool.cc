@@ -1,5 +1,6 @@
 #include "server/storage/pg_pool.h"
 
+#include <algorithm>
 #include <cstring>
 #include <pqxx/pqxx>
 
@@ -13,9 +14,30 @@ std::string SizedStatementName(absl::string_view name, int slots) {
   return absl::StrCat(name, "_", slots);
 }
 
-PgPool::PgPool(PgPoolOptions options) : options_(std::move(options)) {}
+namespace {
+thread_local absl::Time call_deadline = absl::InfiniteFuture();
+}  // namespace
 
-PgPool::~PgPool() = default;
+ScopedCallDeadline::ScopedCallDeadline(absl::Time deadline)
+    : previous_(call_deadline) {
+  call_deadline = deadline;
+}
+
+ScopedCallDeadline::~ScopedCallDeadline() { call_deadline = previous_; }
+
+absl::Time CurrentCallDeadline() { return call_deadline; }
+
+PgPool::PgPool(PgPoolOptions options)
+    : options_(std::move(options)), watchdog_([this] { Watch(); }) {}
+
+PgPool::~PgPool() {
+  {
+    std::lock_guard lock(watch_mu_);
+    stopping_ = true;
+  }
+  watch_changed_.notify_all();
+  watchdog_.join();
+}
 
 absl::Status PgPool::Connect(std::unique_ptr<pqxx::connection>& connection) {
   {
@@ -53,6 +75,7 @@ absl::Status PgPool::Connect(std::unique_ptr<pqxx::connection>& connection) {
     next_connect_ = absl::InfinitePast();
     return absl::OkStatus();
   }
+  ++stats_.connect_failures;
   backoff_ = std::clamp(backoff_ * 2, options_.min_reconnect_backoff,
                         options_.max_reconnect_backoff);
   next_connect_ = absl::Now() + backoff_;
@@ -61,25 +84,39 @@ absl::Status PgPool::Connect(std::unique_ptr<pqxx::connection>& connection) {
       absl::StrCat("cannot connect to the database: ", error));
 }
 
-absl::Status PgPool::Acquire(std::unique_ptr<pqxx::connection>& connection) {
+absl::Status PgPool::Acquire(Lent& lent) {
   {
     std::unique_lock lock(mu_);
-    const bool available = freed_.wait_for(
-        lock, absl::ToChronoNanoseconds(options_.acquire_timeout),
-        [&] { return !idle_.empty() || open_ < options_.size; });
-    if (!available) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("no database connection free within ",
-                       absl::FormatDuration(options_.acquire_timeout)));
+    const auto available = [&] {
+      return !idle_.empty() || open_ < options_.size;
+    };
+    if (!available()) {
+      ++stats_.waits;
+      const absl::Time deadline = CurrentCallDeadline();
+      const absl::Time give_up =
+          std::min(absl::Now() + options_.acquire_timeout, deadline);
+      if (!freed_.wait_for(lock,
+                           absl::ToChronoNanoseconds(give_up - absl::Now()),
+                           available)) {
+        ++stats_.acquire_timeouts;
+        if (give_up == deadline) {
+          return absl::DeadlineExceededError(
+              "the call's deadline passed waiting for a database connection");
+        }
+        return absl::ResourceExhaustedError(
+            absl::StrCat("no database connection free within ",
+                         absl::FormatDuration(options_.acquire_timeout)));
+      }
     }
     if (!idle_.empty()) {
-      connection = std::move(idle_.back());
+      lent = std::move(idle_.back());
       idle_.pop_back();
       return absl::OkStatus();
     }
     ++open_;  // reserve the slot while connecting outside the lock
+    lent.generation = generation_;
   }
-  absl::Status status = Connect(connection);
+  absl::Status status = Connect(lent.connection);
   if (!status.ok()) {
     std::lock_guard lock(mu_);
     --open_;
@@ -88,30 +125,127 @@ absl::Status PgPool::Acquire(std::unique_ptr<pqxx::connection>& connection) {
   return status;
 }
 
-void PgPool::Return(std::unique_ptr<pqxx::connection> connection,
-                    bool healthy) {
+void PgPool::Return(Lent lent, bool healthy) {
   std::lock_guard lock(mu_);
-  if (healthy && connection->is_open()) {
-    idle_.push_back(std::move(connection));
+  if (healthy && lent.generation == generation_ &&
+      lent.connection->is_open()) {
+    idle_.push_back(std::move(lent));
   } else {
     --open_;
   }
   freed_.notify_one();
 }
 
+void PgPool::DropConnections() {
+  std::vector<Lent> dropped;
+  {
+    std::lock_guard lock(mu_);
+    ++generation_;
+    open_ -= static_cast<int>(idle_.size());
+    dropped.swap(idle_);
+    // Failed connects back off; the database may be back by now.
+    next_connect_ = absl::InfinitePast();
+    backoff_ = absl::ZeroDuration();
+  }
+  freed_.notify_all();
+  // Closed outside the lock: closing a connection may wait on the network.
+}
+
+PgPool::Stats PgPool::stats() {
+  std::lock_guard lock(mu_);
+  Stats stats = stats_;
+  stats.open = open_;
+  stats.in_use = open_ - static_cast<int>(idle_.size());
+  return stats;
+}
+
+uint64_t PgPool::StartWatching(pqxx::connection& connection,
+                               absl::Time deadline) {
+  std::lock_guard lock(watch_mu_);
+  const uint64_t key = next_watch_key_++;
+  const bool earliest =
+      std::all_of(watched_.begin(), watched_.end(), [&](const auto& entry) {
+        return entry.second.deadline > deadline;
+      });
+  watched_.emplace(key, Watched{&connection, deadline});
+  if (earliest) watch_changed_.notify_all();
+  return key;
+}
+
+void PgPool::StopWatching(uint64_t key) {
+  std::unique_lock lock(watch_mu_);
+  // A cancel on its way could otherwise hit the connection's next statement.
+  watch_changed_.wait(lock, [&] {
+    const auto found = watched_.find(key);
+    return found == watched_.end() || !found->second.cancelling;
+  });
+  watched_.erase(key);
+}
+
+void PgPool::Watch() {
+  std::unique_lock lock(watch_mu_);
+  while (!stopping_) {
+    absl::Time next = absl::InfiniteFuture();
+    const absl::Time now = absl::Now();
+    for (auto& [key, watched] : watched_) {
+      if (watched.cancelling) continue;
+      if (watched.deadline <= now) {
+        watched.cancelling = true;
+        pqxx::connection* connection = watched.connection;
+        lock.unlock();
+        try {
+          // PQcancel: a separate connection to the postmaster, which signals
+          // the backend; returns once the request was delivered.
+          connection->cancel_query();
+        } catch (const std::exception&) {
+          // The connection is gone already; the statement fails anyway.
+        }
+        {
+          std::lock_guard stats_lock(mu_);
+          ++stats_.cancelled_statements;
+        }
+        lock.lock();
+        watched_.at(key).cancelling = false;
+        watched_.at(key).deadline = absl::InfiniteFuture();
+        watch_changed_.notify_all();
+        next = now;  // the map may have changed: scan again
+        break;
+      }
+      next = std::min(next, watched.deadline);
+    }
+    if (next <= now) continue;
+    if (next == absl::InfiniteFuture()) {
+      watch_changed_.wait(lock);
+    } else {
+      watch_changed_.wait_for(lock, absl::ToChronoNanoseconds(next - now));
+    }
+  }
+}
+
 absl::Status PgPool::Run(const Work& work) {
-  std::unique_ptr<pqxx::connection> connection;
-  absl::Status status = Acquire(connection);
+  absl::Time deadline = CurrentCallDeadline();
+  if (options_.statement_timeout > absl::ZeroDuration()) {
+    deadline = std::min(deadline, absl::Now() + options_.statement_timeout);
+  }
+  if (deadline <= absl::Now()) {
+    return absl::DeadlineExceededError("the call's deadline has passed");
+  }
+  Lent lent;
+  absl::Status status = Acquire(lent);
   if (!status.ok()) return status;
+  const bool watched = deadline != absl::InfiniteFuture();
+  const uint64_t key =
+      watched ? StartWatching(*lent.connection, deadline) : 0;
   bool healthy = true;
   try {
-    status = work(*connection);
+    status = work(*lent.connection);
   } catch (...) {
     DatabaseFailure failure = CurrentDatabaseFailure();
     healthy = !failure.connection_lost;
     status = std::move(failure.status);
   }
-  Return(std::move(connection), healthy);
+  if (watched) StopWatching(key);
+  Return(std::move(lent), healthy);
   return status;
 }
 

@@ -3,16 +3,20 @@
 // Internal to storage: nothing above storage includes this header.
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <pqxx/connection>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/storage/call_deadline.h"
 #include "server/storage/cycle_repository.h"
 
 namespace cycle_claimer {
@@ -34,7 +38,12 @@ struct PgPoolOptions {
   // max_reconnect_backoff; calls meanwhile fail fast with UNAVAILABLE.
   absl::Duration min_reconnect_backoff = absl::Milliseconds(50);
   absl::Duration max_reconnect_backoff = absl::Seconds(2);
+  // The longest a statement may run: at this point, or at the calling RPC's
+  // deadline when that comes first (ScopedCallDeadline), the statement is
+  // cancelled in PostgreSQL (57014 -> DEADLINE_EXCEEDED). Zero: no limit.
+  absl::Duration statement_timeout = absl::Seconds(30);
 };
+
 
 // A bounded pool of libpqxx connections. Every connection has every statement
 // of server/sql/statements prepared under its file's name. Connections are
@@ -51,21 +60,63 @@ class PgPool {
 
   // Runs `work` on a connection of the pool and returns its status. libpqxx
   // exceptions thrown by `work` become statuses (see CodeForSqlState);
-  // UNAVAILABLE when no connection can be had.
+  // UNAVAILABLE when no connection can be had; DEADLINE_EXCEEDED when the
+  // call's deadline (ScopedCallDeadline) passed before or while it ran.
   absl::Status Run(const Work& work);
 
+  // Closes the idle connections and marks the lent-out ones to be closed on
+  // return: after the database was lost, connections from before are
+  // broken, and each would fail one call before being replaced.
+  void DropConnections();
+
+  struct Stats {
+    int open = 0;    // connections open (or being opened)
+    int in_use = 0;  // lent out to calls right now
+    int64_t waits = 0;            // acquisitions that had to wait
+    int64_t acquire_timeouts = 0;  // ... and gave up (RESOURCE_EXHAUSTED)
+    int64_t connect_failures = 0;
+    int64_t cancelled_statements = 0;  // at a deadline or statement_timeout
+  };
+  Stats stats();
+
  private:
-  absl::Status Acquire(std::unique_ptr<pqxx::connection>& connection);
-  void Return(std::unique_ptr<pqxx::connection> connection, bool healthy);
+  struct Lent {
+    std::unique_ptr<pqxx::connection> connection;
+    uint64_t generation = 0;
+  };
+  absl::Status Acquire(Lent& lent);
+  void Return(Lent lent, bool healthy);
   absl::Status Connect(std::unique_ptr<pqxx::connection>& connection);
+
+  // Cancels statements that outlive their deadline, from a thread of its own.
+  void Watch();
+  // Registers `connection` as running a statement until `deadline`; returns
+  // the key for StopWatching.
+  uint64_t StartWatching(pqxx::connection& connection, absl::Time deadline);
+  // Returns once no cancel for `key` can still be on its way.
+  void StopWatching(uint64_t key);
 
   const PgPoolOptions options_;
   std::mutex mu_;
   std::condition_variable freed_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::vector<Lent> idle_;
   int open_ = 0;  // idle plus lent out plus being opened
+  uint64_t generation_ = 0;
   absl::Time next_connect_ = absl::InfinitePast();
   absl::Duration backoff_ = absl::ZeroDuration();
+  Stats stats_;
+
+  struct Watched {
+    pqxx::connection* connection;
+    absl::Time deadline;
+    bool cancelling = false;
+  };
+  std::mutex watch_mu_;
+  std::condition_variable watch_changed_;
+  std::map<uint64_t, Watched> watched_;
+  uint64_t next_watch_key_ = 0;
+  bool stopping_ = false;
+  std::thread watchdog_;
 };
 
 }  // namespace cycle_claimer
