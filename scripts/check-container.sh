@@ -242,7 +242,8 @@ make_base() {
 # A fresh root for an image: the minbase tree as Debian's official images
 # are built (debuerreotype, also minbase), with what they and the engine add:
 # bookworm, -updates and -security sources; a policy-rc.d that keeps package
-# scripts from starting services; DNS and a localhost /etc/hosts.
+# scripts from starting services; apt that keeps no .deb files (and, for
+# slim, dpkg that installs no documentation); DNS and a localhost /etc/hosts.
 new_root() {
   local root=$1 image=$2
   remove_root "$root"
@@ -266,15 +267,28 @@ EOF
   chmod 755 "$root/usr/sbin/policy-rc.d"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
   printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
   if [ "$image" = debian:bookworm-slim ]; then
-    # As the slim image: no documentation, manuals or translations.
-    rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
-      "$root"/usr/share/locale/*
+    cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+EOF
+    find "$root/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+    rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/*
   fi
   apt_clean "$root"
   mount_root "$root"
 }
-apt_clean() { rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin; }
+apt_clean() { rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb; }
 
 # uid:gid for a Dockerfile USER (name or number, optional :group) in ROOT.
 resolve_user() {
@@ -303,7 +317,8 @@ home_of() {
 
 # Runs ARGV in ROOT as USERSPEC ("" = root) in WORKDIR with exactly the
 # environment given (K=V words before --), like docker run/exec; behind the
-# caller's `wrapper` command (nice, timeout), if any.
+# caller's `wrapper` command (nice, timeout), if any. With IN_ROOT_EXEC set
+# it replaces the calling (sub)shell, so that $! is the process itself.
 wrapper=()
 in_root() {
   local root=$1 userspec=$2 workdir=$3
@@ -313,7 +328,10 @@ in_root() {
   shift
   local -a as_user=()
   [ -n "$userspec" ] && as_user=(--userspec="$userspec" --groups="${userspec#*:}")
-  "${wrapper[@]}" chroot "${as_user[@]}" "$root" /usr/bin/env -i -C "$workdir" "${environment[@]}" "$@"
+  local -a command=("${wrapper[@]}" chroot "${as_user[@]}" "$root" /usr/bin/env -i -C "$workdir"
+    "${environment[@]}" "$@")
+  if [ -n "${IN_ROOT_EXEC:-}" ]; then exec "${command[@]}"; fi
+  "${command[@]}"
 }
 default_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # The environment a process of the current stage starts with.
@@ -599,7 +617,7 @@ run_healthcheck >"$logs/health-before.log" 2>&1 || status=$?
 [ "$status" -ne 0 ] || die "HEALTHCHECK passes with no server running: it checks nothing"
 pass "HEALTHCHECK fails while no server runs (exit $status)"
 
-container "${entrypoint[@]}" "${cmd[@]}" >"$logs/server.log" 2>&1 &
+(IN_ROOT_EXEC=1 container "${entrypoint[@]}" "${cmd[@]}") >"$logs/server.log" 2>&1 &
 server_pid=$!
 health_start=$(date +%s)
 attempts=0
@@ -609,7 +627,7 @@ until run_healthcheck >"$logs/health.log" 2>&1; do
   [ $(($(date +%s) - health_start)) -lt 60 ] || { tail -n 30 "$logs/server.log" >&2; die "HEALTHCHECK never passed"; }
   sleep 1
 done
-pass "ENTRYPOINT ${entrypoint[*]} ${cmd[*]} starts from environment variables alone; HEALTHCHECK '${health[*]: -1}' passes after $(($(date +%s) - health_start))s ($(tr -d '\n' <"$logs/health.log"))"
+pass "ENTRYPOINT ${entrypoint[*]}${cmd[*]:+ ${cmd[*]}} starts from environment variables alone; HEALTHCHECK '${health[*]: -1}' passes after $(($(date +%s) - health_start))s ($(tr -d '\n' <"$logs/health.log"))"
 
 read -r _ real_uid effective_uid _ < <(grep '^Uid:' "/proc/$server_pid/status")
 read -r _ real_gid _ < <(grep '^Gid:' "/proc/$server_pid/status")
@@ -629,8 +647,8 @@ container cyclectl --server="127.0.0.1:$grpc_port" complete "$cycle_id" "${token
 pass "cyclectl in the image: create ${created%% *}, claim (${token_field}), complete; the row is COMPLETED"
 
 for _ in 1 2 3; do container cyclectl --server="127.0.0.1:$grpc_port" create >/dev/null; done
-container example_finalizer --server="127.0.0.1:$grpc_port" --worker=check-finalizer \
-  >"$logs/finalizer.log" 2>&1 &
+(IN_ROOT_EXEC=1 container example_finalizer --server="127.0.0.1:$grpc_port" \
+  --worker=check-finalizer) >"$logs/finalizer.log" 2>&1 &
 finalizer_pid=$!
 for _ in $(seq 1 300); do
   completed=$(psql "$database_url" -tAc "SELECT count(*) FROM arbitrage_cycles WHERE status = 'COMPLETED'")
@@ -668,6 +686,6 @@ echo
 echo "check-container: the Dockerfile at $dockerfile"
 echo "  recorded: USER $user ($image_user), WORKDIR $workdir, EXPOSE ${exposed[*]:-none}"
 echo "            HEALTHCHECK ${healthcheck_options}CMD $healthcheck"
-echo "            ENTRYPOINT ${entrypoint[*]} ${cmd[*]}"
+echo "            ENTRYPOINT ${entrypoint[*]}${cmd[*]:+, CMD ${cmd[*]}}"
 for line in "${checked[@]}"; do echo "  ok  $line"; done
 echo "${#checked[@]} passed, 0 failed in $((seconds / 60))m$((seconds % 60))s (logs: $logs)"

@@ -77,6 +77,15 @@ ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
 ABSL_FLAG(absl::Duration, statement_timeout, absl::Seconds(30),
           "The longest a database statement may run; a call's gRPC deadline "
           "shortens it. 0: no limit. Env: STATEMENT_TIMEOUT.");
+ABSL_FLAG(int, max_message_bytes, 4 << 20,
+          "Largest request accepted, in bytes; larger ones get "
+          "RESOURCE_EXHAUSTED. Env: MAX_MESSAGE_BYTES.");
+ABSL_FLAG(int, max_long_polls, 10000,
+          "Claims waiting for a cycle at once on this server; more get "
+          "RESOURCE_EXHAUSTED. Env: MAX_LONG_POLLS.");
+ABSL_FLAG(int, max_long_polls_per_worker, 32,
+          "Claims waiting for a cycle at once per worker_id. Env: "
+          "MAX_LONG_POLLS_PER_WORKER.");
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error. Env: LOG_LEVEL.");
 
@@ -105,6 +114,9 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"tokens_file", "TOKENS_FILE"},
     {"health_check_interval", "HEALTH_CHECK_INTERVAL"},
     {"statement_timeout", "STATEMENT_TIMEOUT"},
+    {"max_message_bytes", "MAX_MESSAGE_BYTES"},
+    {"max_long_polls", "MAX_LONG_POLLS"},
+    {"max_long_polls_per_worker", "MAX_LONG_POLLS_PER_WORKER"},
     {"log_level", "LOG_LEVEL"},
 };
 
@@ -249,6 +261,10 @@ int main(int argc, char** argv) {
   options.index_check_interval = absl::GetFlag(FLAGS_index_check_interval);
   options.health_check_interval = absl::GetFlag(FLAGS_health_check_interval);
   options.statement_timeout = absl::GetFlag(FLAGS_statement_timeout);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_long_polls = absl::GetFlag(FLAGS_max_long_polls);
+  options.max_long_polls_per_worker =
+      absl::GetFlag(FLAGS_max_long_polls_per_worker);
 
   auto server = cycle_claimer::ClaimerServer::Start(std::move(options));
   if (!server.ok()) {

@@ -56,7 +56,13 @@ absl::StatusOr<absl::Duration> ResolveWaitTimeout(
         absl::StrCat(field, " must not be negative, got ",
                      absl::FormatDuration(*requested)));
   }
-  return std::min(*requested, policy.max_wait);
+  if (*requested > policy.max_wait) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        field, " must be at most ", absl::FormatDuration(policy.max_wait),
+        " (the server's --max_wait_timeout), got ",
+        absl::FormatDuration(*requested)));
+  }
+  return *requested;
 }
 
 absl::Duration RetryDelay(int retry_count, absl::Duration base) {

@@ -43,8 +43,9 @@ absl::StatusOr<absl::Duration> ResolveLeaseDuration(
     absl::string_view field = "lease_duration");
 
 // How long a claim waits for a cycle when it asked for `requested` (nullopt:
-// not given): zero when unset, at most policy.max_wait. INVALID_ARGUMENT
-// naming `field` when negative.
+// not given): zero when unset. INVALID_ARGUMENT naming `field` when negative;
+// RESOURCE_EXHAUSTED naming it when above policy.max_wait (a limit of the
+// server's, not a malformed request).
 absl::StatusOr<absl::Duration> ResolveWaitTimeout(
     std::optional<absl::Duration> requested, const LeasePolicy& policy,
     absl::string_view field = "wait_timeout");

@@ -13,11 +13,12 @@ namespace cycle_claimer {
 ClaimCall::ClaimCall(ClaimDispatcher& dispatcher,
                      grpc::CallbackServerContext* context,
                      std::vector<ClaimSlot> slots, absl::Time wait_until,
-                     Respond respond)
+                     LongPollLimiter::Permit permit, Respond respond)
     : dispatcher_(dispatcher),
       context_(context),
       slots_(std::move(slots)),
       wait_until_(wait_until),
+      permit_(std::move(permit)),
       respond_(std::move(respond)) {}
 
 void ClaimCall::OnCancel() { dispatcher_.Cancel(this); }

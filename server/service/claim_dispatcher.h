@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "server/domain/cycle.h"
 #include "server/service/executor.h"
+#include "server/service/long_poll_limiter.h"
 #include "server/storage/cycle_repository.h"
 
 namespace cycle_claimer {
@@ -27,9 +28,10 @@ class ClaimCall final : public grpc::ServerUnaryReactor {
   // Writes the claimed cycles (possibly none) into the response.
   using Respond = std::function<void(const std::vector<Cycle>&)>;
 
+  // `permit`: the call's place among the long polls, held until it is done.
   ClaimCall(ClaimDispatcher& dispatcher, grpc::CallbackServerContext* context,
             std::vector<ClaimSlot> slots, absl::Time wait_until,
-            Respond respond);
+            LongPollLimiter::Permit permit, Respond respond);
 
   void OnCancel() override;
   void OnDone() override { delete this; }
@@ -48,6 +50,7 @@ class ClaimCall final : public grpc::ServerUnaryReactor {
   grpc::CallbackServerContext* const context_;
   const std::vector<ClaimSlot> slots_;
   const absl::Time wait_until_;
+  const LongPollLimiter::Permit permit_;
   const Respond respond_;
   // Guarded by the dispatcher's mutex.
   State state_ = State::kFresh;

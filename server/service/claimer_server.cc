@@ -53,6 +53,12 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
     return absl::InvalidArgumentError(
         "give --tls_cert and --tls_key, or ask for --plaintext explicitly");
   }
+  if (options.max_message_bytes < 1024 || options.max_long_polls < 0 ||
+      options.max_long_polls_per_worker < 0) {
+    return absl::InvalidArgumentError(
+        "max_message_bytes must be at least 1024 and the long-poll limits "
+        "not negative");
+  }
   if (options.pool_size < 1) {
     return absl::InvalidArgumentError("pool_size must be at least 1");
   }
@@ -82,9 +88,11 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   server->notifier_ = std::make_unique<ClaimableNotifier>(
       opts.database_url,
       [dispatcher = server->dispatcher_.get()] { dispatcher->Wake(); });
+  server->long_polls_ = std::make_unique<LongPollLimiter>(
+      opts.max_long_polls, opts.max_long_polls_per_worker);
   server->service_ = std::make_unique<CycleServiceImpl>(
       *server->repository_, *server->executor_, *server->dispatcher_,
-      opts.coalesce, opts.tokens.get());
+      *server->long_polls_, opts.coalesce, opts.tokens.get());
 
   server->admin_ = std::make_unique<AdminServiceImpl>(
       *server->repository_, *server->executor_, opts.tokens.get());
@@ -94,6 +102,7 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(opts.listen_address, Credentials(opts),
                            &server->port_);
+  builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
   builder.RegisterService(server->service_.get());
   builder.RegisterService(server->admin_.get());
   server->server_ = builder.BuildAndStart();

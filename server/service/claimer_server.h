@@ -17,6 +17,7 @@
 #include "server/service/claim_dispatcher.h"
 #include "server/service/cycle_service.h"
 #include "server/service/executor.h"
+#include "server/service/long_poll_limiter.h"
 #include "server/storage/cycle_repository.h"
 #include "server/storage/database_probe.h"
 #include "server/storage/notifier.h"
@@ -54,6 +55,12 @@ struct ServerOptions {
   std::size_t max_queued_calls = 10000;
   // Merge concurrent claims into one statement.
   bool coalesce = true;
+  // Largest request accepted; larger ones get RESOURCE_EXHAUSTED.
+  int max_message_bytes = 4 << 20;
+  // Claims waiting for a cycle (wait_timeout > 0) at once, in all and per
+  // worker id; more get RESOURCE_EXHAUSTED.
+  int max_long_polls = 10000;
+  int max_long_polls_per_worker = 32;
   // TLS, or else plaintext, which must be asked for: Start refuses neither.
   std::optional<TlsOptions> tls;
   bool plaintext = false;
@@ -102,6 +109,7 @@ class ClaimerServer {
   SchemaManager schema_;
   std::unique_ptr<CycleRepository> repository_;
   std::unique_ptr<ClaimDispatcher> dispatcher_;
+  std::unique_ptr<LongPollLimiter> long_polls_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<ClaimableNotifier> notifier_;
   std::unique_ptr<CycleServiceImpl> service_;

@@ -18,13 +18,21 @@ namespace v1 = kimp::cycles::v1;
 
 CycleServiceImpl::CycleServiceImpl(CycleRepository& repository,
                                    Executor& executor,
-                                   ClaimDispatcher& dispatcher, bool coalesce,
+                                   ClaimDispatcher& dispatcher,
+                                   LongPollLimiter& long_polls, bool coalesce,
                                    const TokenRegistry* tokens)
     : repository_(repository),
       executor_(executor),
       dispatcher_(dispatcher),
+      long_polls_(long_polls),
       completions_(repository, executor, coalesce),
       tokens_(tokens) {}
+
+absl::StatusOr<LongPollLimiter::Permit> CycleServiceImpl::AdmitLongPoll(
+    const ClaimTerms& terms) {
+  if (terms.wait <= absl::ZeroDuration()) return LongPollLimiter::Permit();
+  return long_polls_.Admit(terms.worker_id);
+}
 
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     grpc::CallbackServerContext* context,
@@ -34,11 +42,14 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
   absl::StatusOr<ClaimCommand> command =
       ParseClaim(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
+  absl::StatusOr<LongPollLimiter::Permit> permit =
+      AdmitLongPoll(command->terms);
+  if (!permit.ok()) return FinishNow(context, permit.status());
   auto* call =
       new ClaimCall(dispatcher_, context,
                     {ClaimSlot{command->terms.worker_id, command->terms.lease,
                                command->request_id}},
-                    absl::Now() + command->terms.wait,
+                    absl::Now() + command->terms.wait, *std::move(permit),
                     [response](const std::vector<Cycle>& cycles) {
                       if (!cycles.empty())
                         ToProto(cycles.front(), *response->mutable_cycle());
@@ -54,12 +65,15 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimCycles(
   absl::StatusOr<ClaimBatchCommand> command =
       ParseClaimBatch(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
+  absl::StatusOr<LongPollLimiter::Permit> permit =
+      AdmitLongPoll(command->terms);
+  if (!permit.ok()) return FinishNow(context, permit.status());
   auto* call = new ClaimCall(
       dispatcher_, context,
       std::vector<ClaimSlot>(command->max_cycles,
                              ClaimSlot{command->terms.worker_id,
                                        command->terms.lease, std::string()}),
-      absl::Now() + command->terms.wait,
+      absl::Now() + command->terms.wait, *std::move(permit),
       [response](const std::vector<Cycle>& cycles) {
         for (const Cycle& cycle : cycles)
           ToProto(cycle, *response->add_cycles());

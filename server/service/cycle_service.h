@@ -8,6 +8,8 @@
 #include "server/service/claim_dispatcher.h"
 #include "server/service/completion_batcher.h"
 #include "server/service/executor.h"
+#include "server/service/long_poll_limiter.h"
+#include "server/service/requests.h"
 #include "server/storage/cycle_repository.h"
 
 namespace cycle_claimer {
@@ -24,9 +26,10 @@ class CycleServiceImpl final
   // `coalesce`: merge concurrent CompleteCycle calls into one statement.
   // `tokens`: null for no authentication; else every call needs a worker
   // or admin token.
+  // `long_polls` admits the claims that ask to wait.
   CycleServiceImpl(CycleRepository& repository, Executor& executor,
-                   ClaimDispatcher& dispatcher, bool coalesce,
-                   const TokenRegistry* tokens);
+                   ClaimDispatcher& dispatcher, LongPollLimiter& long_polls,
+                   bool coalesce, const TokenRegistry* tokens);
 
   grpc::ServerUnaryReactor* ClaimNextCycle(
       grpc::CallbackServerContext* context,
@@ -58,9 +61,15 @@ class CycleServiceImpl final
       kimp::cycles::v1::CompleteCyclesResponse* response) override;
 
  private:
+  // An empty permit for a claim that does not wait; else a place among the
+  // long polls, or RESOURCE_EXHAUSTED.
+  absl::StatusOr<LongPollLimiter::Permit> AdmitLongPoll(
+      const ClaimTerms& terms);
+
   CycleRepository& repository_;
   Executor& executor_;
   ClaimDispatcher& dispatcher_;
+  LongPollLimiter& long_polls_;
   CompletionBatcher completions_;
   const TokenRegistry* const tokens_;
 };

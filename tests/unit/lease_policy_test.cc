@@ -90,3 +90,22 @@ TEST(LeaseLostErrorTest, IsFailedPreconditionSayingLeaseLost) {
 
 }  // namespace
 }  // namespace cycle_claimer
+
+namespace cycle_claimer {
+namespace {
+
+TEST(ResolveWaitTimeoutTest, UnsetIsNoWaitAndTheMaximumIsALimit) {
+  LeasePolicy policy;
+  policy.max_wait = absl::Seconds(60);
+  EXPECT_EQ(*ResolveWaitTimeout(std::nullopt, policy), absl::ZeroDuration());
+  EXPECT_EQ(*ResolveWaitTimeout(absl::Seconds(60), policy), absl::Seconds(60));
+  const auto negative = ResolveWaitTimeout(absl::Seconds(-1), policy);
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  const auto beyond = ResolveWaitTimeout(absl::Seconds(61), policy);
+  EXPECT_EQ(beyond.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(beyond.status().message()),
+              ::testing::HasSubstr("wait_timeout"));
+}
+
+}  // namespace
+}  // namespace cycle_claimer
