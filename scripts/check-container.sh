@@ -14,8 +14,9 @@
 #
 # DIR (default $CHECK_CONTAINER_DIR or /var/tmp/cycle-claimer-container)
 # keeps cache/bookworm-minbase.tar (the debootstrap result, reused until
-# --refresh-base), roots/STAGE (made anew at every run, left for inspection)
-# and logs/. --context is the build context (default: this repository).
+# --refresh-base), roots/STAGE (made anew at every run; after a success only
+# the image's root is kept) and logs/. --context is the build context
+# (default: this repository).
 #
 # Instructions understood: FROM debian:bookworm[-slim] [AS name], ARG, ENV,
 # WORKDIR, COPY [--from=stage], RUN, USER, EXPOSE, HEALTHCHECK, ENTRYPOINT,
@@ -681,6 +682,10 @@ status=0
 run_healthcheck >"$logs/health-after.log" 2>&1 || status=$?
 [ "$status" -ne 0 ] || die "HEALTHCHECK still passes after the server stopped"
 
+# The build roots are large and only of interest when something failed.
+for name in "${!stage_root[@]}"; do
+  [ "${stage_root[$name]}" = "$image_root" ] || remove_root "${stage_root[$name]}"
+done
 seconds=$(($(date +%s) - started))
 echo
 echo "check-container: the Dockerfile at $dockerfile"

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/service/claimer_server.h"
+#include "server/telemetry/logging.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "host:port to serve gRPC on. Env: LISTEN_ADDRESS.");
@@ -86,6 +87,15 @@ ABSL_FLAG(int, max_long_polls, 10000,
 ABSL_FLAG(int, max_long_polls_per_worker, 32,
           "Claims waiting for a cycle at once per worker_id. Env: "
           "MAX_LONG_POLLS_PER_WORKER.");
+ABSL_FLAG(std::string, metrics_addr, ":9464",
+          "host:port (or :port, all interfaces) to serve Prometheus metrics "
+          "on, at /metrics; empty: none. Env: METRICS_ADDR.");
+ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(10),
+          "How often to sample the queue (cycles per status, oldest "
+          "claimable age) for the metrics. Env: STATS_INTERVAL.");
+ABSL_FLAG(std::string, log_format, "text",
+          "text, or json (one object per line, for log aggregation). Env: "
+          "LOG_FORMAT.");
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error. Env: LOG_LEVEL.");
 
@@ -117,6 +127,9 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"max_message_bytes", "MAX_MESSAGE_BYTES"},
     {"max_long_polls", "MAX_LONG_POLLS"},
     {"max_long_polls_per_worker", "MAX_LONG_POLLS_PER_WORKER"},
+    {"metrics_addr", "METRICS_ADDR"},
+    {"stats_interval", "STATS_INTERVAL"},
+    {"log_format", "LOG_FORMAT"},
     {"log_level", "LOG_LEVEL"},
 };
 
@@ -221,6 +234,13 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  const absl::StatusOr<cycle_claimer::LogFormat> log_format =
+      cycle_claimer::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!log_format.ok()) {
+    spdlog::critical("cannot start: {}", log_format.status().ToString());
+    return 2;
+  }
+  cycle_claimer::ConfigureLogging(*log_format);
   // libpq waits for the OS's TCP timeout on an unreachable host unless told
   // otherwise; a database that is down must turn into UNAVAILABLE quickly.
   setenv("PGCONNECT_TIMEOUT", "5", /*overwrite=*/0);
@@ -262,6 +282,8 @@ int main(int argc, char** argv) {
   options.health_check_interval = absl::GetFlag(FLAGS_health_check_interval);
   options.statement_timeout = absl::GetFlag(FLAGS_statement_timeout);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_addr);
+  options.stats_interval = absl::GetFlag(FLAGS_stats_interval);
   options.max_long_polls = absl::GetFlag(FLAGS_max_long_polls);
   options.max_long_polls_per_worker =
       absl::GetFlag(FLAGS_max_long_polls_per_worker);

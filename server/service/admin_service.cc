@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "server/domain/status_macros.h"
 #include "server/domain/validation.h"
-#include "server/service/cycle_log.h"
 #include "server/service/proto_mapping.h"
 #include "server/service/requests.h"
 #include "server/service/unary.h"
@@ -32,7 +31,6 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateCycle(
       context, executor_, ParseCreate(*request),
       [this, response](const NewCycle& command) -> absl::Status {
         ASSIGN_OR_RETURN(Cycle cycle, repository_.Create(command));
-        LogCycleChange("created", cycle);
         ToProto(cycle, *response->mutable_cycle());
         return absl::OkStatus();
       });
@@ -82,7 +80,6 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RequeueCycle(
   return RunOnExecutor(context, executor_, ParseUuid("id", request->id()),
                        [this, response](const std::string& id) -> absl::Status {
                          ASSIGN_OR_RETURN(Cycle cycle, repository_.Requeue(id));
-                         LogCycleChange("requeued", cycle);
                          ToProto(cycle, *response->mutable_cycle());
                          return absl::OkStatus();
                        });

@@ -173,6 +173,11 @@ void ClaimDispatcher::RunRound(std::vector<ClaimCall*> calls,
     slots.insert(slots.end(), call->slots_.begin(), call->slots_.end());
   }
   absl::StatusOr<ClaimOutcome> outcome = ClaimOrFind(calls, slots);
+  if (outcome.ok() && options_.metrics != nullptr) {
+    options_.metrics->takeovers.Add({}, outcome->takeovers);
+    options_.metrics->dead_lettered_on_claim.Add(
+        {}, static_cast<int64_t>(outcome->dead_lettered.size()));
+  }
   if (outcome.ok()) {
     for (const Cycle& dead : outcome->dead_lettered) {
       LogCycleChange("dead-lettered (lease expired on its last attempt)", dead);
@@ -280,7 +285,10 @@ void ClaimDispatcher::Answer(ClaimCall* call, const absl::Status& status,
     call->Finish(ToGrpcStatus(status));
     return;
   }
-  for (const Cycle& cycle : cycles) LogCycleChange("claimed", cycle);
+  // A claim of one cycle is named by the call's own log line.
+  if (cycles.size() > 1) {
+    for (const Cycle& cycle : cycles) LogCycleChange("claimed", cycle);
+  }
   call->respond_(cycles);
   call->Finish(grpc::Status::OK);
 }

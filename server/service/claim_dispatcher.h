@@ -16,6 +16,7 @@
 #include "server/service/executor.h"
 #include "server/service/long_poll_limiter.h"
 #include "server/storage/cycle_repository.h"
+#include "server/telemetry/metrics.h"
 
 namespace cycle_claimer {
 
@@ -69,6 +70,8 @@ struct DispatcherOptions {
   // without a notification (covers what no trigger or timer announces, such
   // as a lease kimP's old finalizer holds running out).
   absl::Duration fallback_poll = absl::Seconds(5);
+  // Where to count lease take-overs and dead-letterings; may be null.
+  Metrics* metrics = nullptr;
 };
 
 // Serves claims, now or by long poll. Calls queue in arrival order; a

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/status_macros.h"
+#include "server/service/call_telemetry.h"
 
 namespace cycle_claimer {
 
@@ -84,7 +85,8 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       std::make_unique<Executor>(opts.pool_size, opts.max_queued_calls);
   server->dispatcher_ = std::make_unique<ClaimDispatcher>(
       *server->repository_, *server->executor_,
-      DispatcherOptions{.coalesce = opts.coalesce});
+      DispatcherOptions{.coalesce = opts.coalesce,
+                        .metrics = &server->metrics_});
   server->notifier_ = std::make_unique<ClaimableNotifier>(
       opts.database_url,
       [dispatcher = server->dispatcher_.get()] { dispatcher->Wake(); });
@@ -103,6 +105,8 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   builder.AddListeningPort(opts.listen_address, Credentials(opts),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
+  builder.experimental().SetInterceptorCreators(
+      CallTelemetryInterceptors(server->metrics_));
   builder.RegisterService(server->service_.get());
   builder.RegisterService(server->admin_.get());
   server->server_ = builder.BuildAndStart();
@@ -113,6 +117,16 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   // The first verdict before anyone asks; then one per interval.
   server->probe_ = std::make_unique<DatabaseProbe>(opts.database_url);
   server->CheckHealth();
+  server->AddCollectedMetrics();
+  if (!opts.metrics_address.empty()) {
+    auto http = MetricsHttpServer::Start(
+        opts.metrics_address,
+        [metrics = &server->metrics_] { return metrics->Render(); });
+    if (!http.ok()) return http.status();
+    server->metrics_http_ = *std::move(http);
+    spdlog::info("serving Prometheus metrics on {} at /metrics (port {})",
+                 opts.metrics_address, server->metrics_http_->port());
+  }
   server->health_watcher_ =
       std::thread([raw = server.get()] { raw->WatchHealth(); });
   server->index_keeper_ =
@@ -136,6 +150,7 @@ void ClaimerServer::Shutdown(absl::Duration grace) {
   }
   if (index_keeper_.joinable()) index_keeper_.join();
   if (health_watcher_.joinable()) health_watcher_.join();
+  metrics_http_.reset();
   notifier_.reset();
   executor_.reset();  // finishes the work already queued
 }
@@ -166,16 +181,137 @@ void ClaimerServer::WatchHealth() {
       [this] { return stopping_; })) {
     lock.unlock();
     CheckHealth();
+    bool due;
+    {
+      std::lock_guard sample_lock(sample_mu_);
+      due = absl::Now() - sampled_at_ >= options_.stats_interval;
+    }
+    if (due && database_up_ == 1) SampleQueue();
     lock.lock();
   }
+}
+
+void ClaimerServer::SampleQueue() {
+  absl::StatusOr<QueueStats> stats = repository_->Stats();
+  std::lock_guard lock(sample_mu_);
+  sampled_at_ = absl::Now();
+  if (stats.ok()) {
+    queue_sample_ = *std::move(stats);
+  } else {
+    spdlog::warn("cannot sample the queue for metrics: {}",
+                 stats.status().ToString());
+  }
+}
+
+void ClaimerServer::AddCollectedMetrics() {
+  metrics_.AddCollected(
+      "cycle_claimer_database_up", "gauge",
+      "1 while the database answers the health probe, else 0.", [this] {
+        return std::vector<GaugeSample>{{{}, database_up_ == 1 ? 1.0 : 0.0}};
+      });
+  metrics_.AddCollected(
+      "cycle_claimer_long_polls_waiting", "gauge",
+      "Claims waiting for a cycle right now.", [this] {
+        return std::vector<GaugeSample>{
+            {{}, static_cast<double>(dispatcher_->waiting())}};
+      });
+  metrics_.AddCollected(
+      "cycle_claimer_long_polls_admitted", "gauge",
+      "Claims with a wait_timeout in progress (counted against "
+      "--max_long_polls).",
+      [this] {
+        return std::vector<GaugeSample>{
+            {{}, static_cast<double>(long_polls_->active())}};
+      });
+  metrics_.AddCollected(
+      "cycle_claimer_db_pool_connections", "gauge",
+      "Database connections of the request pool: open, and in use by a "
+      "call.",
+      [this] {
+        const PoolStats pool = repository_->pool_stats();
+        return std::vector<GaugeSample>{
+            {{{"state", "open"}}, static_cast<double>(pool.open)},
+            {{{"state", "in_use"}}, static_cast<double>(pool.in_use)}};
+      });
+  const auto pool_counter = [this](const char* name, const char* help,
+                                   int64_t PoolStats::*field) {
+    metrics_.AddCollected(name, "counter", help, [this, field] {
+      return std::vector<GaugeSample>{
+          {{}, static_cast<double>(repository_->pool_stats().*field)}};
+    });
+  };
+  pool_counter("cycle_claimer_db_pool_waits_total",
+               "Calls that had to wait for a free database connection.",
+               &PoolStats::waits);
+  pool_counter("cycle_claimer_db_pool_acquire_timeouts_total",
+               "Calls that gave up waiting for a database connection.",
+               &PoolStats::acquire_timeouts);
+  pool_counter("cycle_claimer_db_connect_failures_total",
+               "Failed attempts to open a database connection.",
+               &PoolStats::connect_failures);
+  pool_counter("cycle_claimer_db_statements_cancelled_total",
+               "Statements cancelled at their call's deadline or at "
+               "--statement_timeout.",
+               &PoolStats::cancelled_statements);
+  metrics_.AddCollected(
+      "cycle_claimer_cycles", "gauge",
+      "Cycles per status in arbitrage_cycles (sampled every "
+      "--stats_interval).",
+      [this] {
+        std::vector<GaugeSample> samples;
+        std::lock_guard lock(sample_mu_);
+        if (!queue_sample_) return samples;
+        for (CycleStatus status : kAllCycleStatuses) {
+          int64_t count = 0;
+          for (const auto& [counted, n] : queue_sample_->counts) {
+            if (counted == status) count = n;
+          }
+          samples.push_back({{{"status", std::string(CycleStatusLabel(status))}},
+                             static_cast<double>(count)});
+        }
+        return samples;
+      });
+  metrics_.AddCollected(
+      "cycle_claimer_oldest_claimable_age_seconds", "gauge",
+      "How long the oldest claimable cycle has waited; 0 when none is "
+      "(sampled).",
+      [this] {
+        std::lock_guard lock(sample_mu_);
+        if (!queue_sample_) return std::vector<GaugeSample>();
+        return std::vector<GaugeSample>{
+            {{},
+             queue_sample_->oldest_claimable_age
+                 ? absl::ToDoubleSeconds(*queue_sample_->oldest_claimable_age)
+                 : 0.0}};
+      });
+  metrics_.AddCollected(
+      "cycle_claimer_leases", "gauge",
+      "Leases held, live or expired and not yet taken over (sampled).", [this] {
+        std::lock_guard lock(sample_mu_);
+        if (!queue_sample_) return std::vector<GaugeSample>();
+        return std::vector<GaugeSample>{
+            {{{"state", "live"}},
+             static_cast<double>(queue_sample_->live_leases)},
+            {{{"state", "expired"}},
+             static_cast<double>(queue_sample_->expired_leases)}};
+      });
+  metrics_.AddCollected(
+      "cycle_claimer_queue_sample_age_seconds", "gauge",
+      "Age of the queue sample behind cycle_claimer_cycles and friends.",
+      [this] {
+        std::lock_guard lock(sample_mu_);
+        if (!queue_sample_) return std::vector<GaugeSample>();
+        return std::vector<GaugeSample>{
+            {{}, absl::ToDoubleSeconds(absl::Now() - sampled_at_)}};
+      });
 }
 
 void ClaimerServer::CheckHealth() {
   const absl::Status answered = probe_->Check();
   const bool up = answered.ok();
-  if (database_up_ == up) return;
-  const bool first = !database_up_.has_value();
-  database_up_ = up;
+  const int previous = database_up_.exchange(up ? 1 : 0);
+  if (previous == (up ? 1 : 0)) return;
+  const bool first = previous < 0;
   server_->GetHealthCheckService()->SetServingStatus(up);
   if (up) {
     if (!first) {

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -22,6 +23,8 @@
 #include "server/storage/database_probe.h"
 #include "server/storage/notifier.h"
 #include "server/storage/schema_manager.h"
+#include "server/telemetry/metrics.h"
+#include "server/telemetry/metrics_http.h"
 
 namespace cycle_claimer {
 
@@ -64,6 +67,12 @@ struct ServerOptions {
   // TLS, or else plaintext, which must be asked for: Start refuses neither.
   std::optional<TlsOptions> tls;
   bool plaintext = false;
+  // host:port (or :port) to serve Prometheus metrics on at /metrics; port 0
+  // picks a free one (see metrics_port()); empty: no metrics endpoint.
+  std::string metrics_address;
+  // How often to sample the queue (cycles per status, oldest claimable age,
+  // leases) for the metrics: a query per interval, never one per scrape.
+  absl::Duration stats_interval = absl::Seconds(10);
   // Bearer tokens; null or empty: no authentication.
   std::shared_ptr<const TokenRegistry> tokens;
 };
@@ -90,6 +99,11 @@ class ClaimerServer {
 
   CycleRepository& repository() { return *repository_; }
 
+  // The port /metrics is served on; 0 when there is no metrics endpoint.
+  int metrics_port() const { return metrics_http_ ? metrics_http_->port() : 0; }
+
+  Metrics& metrics() { return metrics_; }
+
   // Claims waiting (long-polling) for a cycle right now.
   int waiting_claims() const { return dispatcher_->waiting(); }
 
@@ -102,10 +116,14 @@ class ClaimerServer {
   explicit ClaimerServer(ServerOptions options);
   void KeepIndex();
   void WatchHealth();
+  // Reads the queue's figures for the metrics.
+  void SampleQueue();
+  void AddCollectedMetrics();
   // Probes the database once and updates grpc.health.v1 on a change.
   void CheckHealth();
 
   const ServerOptions options_;
+  Metrics metrics_;
   SchemaManager schema_;
   std::unique_ptr<CycleRepository> repository_;
   std::unique_ptr<ClaimDispatcher> dispatcher_;
@@ -122,8 +140,13 @@ class ClaimerServer {
   bool stopping_ = false;
   std::thread index_keeper_;
   std::unique_ptr<DatabaseProbe> probe_;
-  std::optional<bool> database_up_;  // the last probe's verdict
+  std::atomic<int> database_up_{-1};  // the last probe's verdict; -1: none yet
   std::thread health_watcher_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  // The last queue sample, and when it was taken.
+  std::mutex sample_mu_;
+  std::optional<QueueStats> queue_sample_;
+  absl::Time sampled_at_ = absl::InfinitePast();
 };
 
 }  // namespace cycle_claimer

@@ -6,24 +6,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/telemetry/logging.h"
 
 namespace cycle_claimer {
 
 void LogCycleChange(absl::string_view action, const Cycle& cycle) {
   if (!spdlog::should_log(spdlog::level::info)) return;
-  std::string lease;
+  std::vector<LogField> fields = {
+      {"cycle", cycle.id},
+      {"status", std::string(CycleStatusLabel(cycle.status))},
+      {"token", absl::StrCat(cycle.lease_token), true},
+      {"retry_count", absl::StrCat(cycle.retry_count), true},
+  };
   if (cycle.locked_by) {
-    lease = absl::StrCat(
-        " worker=", *cycle.locked_by, " lease_expires_at=",
-        cycle.lease_expires_at
-            ? absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", *cycle.lease_expires_at,
-                               absl::UTCTimeZone())
-            : "-");
+    fields.push_back({"worker", *cycle.locked_by});
+    if (cycle.lease_expires_at) {
+      fields.push_back(
+          {"lease_expires_at",
+           absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", *cycle.lease_expires_at,
+                            absl::UTCTimeZone())});
+    }
   }
-  spdlog::info("{} cycle={} status={} token={} retry_count={}{}",
-               std::string(action), cycle.id,
-               std::string(CycleStatusLabel(cycle.status)), cycle.lease_token,
-               cycle.retry_count, lease);
+  LogEvent(spdlog::level::info, action, fields);
 }
 
 }  // namespace cycle_claimer

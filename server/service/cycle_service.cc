@@ -110,6 +110,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
           const absl::StatusOr<Cycle>& outcome =
               command.ok() ? *next++ : absl::StatusOr<Cycle>(command.status());
           if (outcome.ok()) {
+            // The call's log line counts the items; each gets its own.
             LogCycleChange("completed", *outcome);
             ToProto(*outcome, *result->mutable_cycle());
           } else {
@@ -134,7 +135,6 @@ grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
             Cycle cycle,
             repository_.RenewLease(command.lease.cycle_id, command.lease.token,
                                    command.duration));
-        LogCycleChange("renewed", cycle);
         ToProto(cycle, *response->mutable_cycle());
         return absl::OkStatus();
       });
@@ -152,7 +152,6 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
                                      command->lease.token, command->result},
                       [reactor, response](absl::StatusOr<Cycle> cycle) {
                         if (cycle.ok()) {
-                          LogCycleChange("completed", *cycle);
                           ToProto(*cycle, *response->mutable_cycle());
                         }
                         reactor->Finish(ToGrpcStatus(cycle.status()));
@@ -171,7 +170,6 @@ grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(
             Cycle cycle,
             repository_.Fail(command.lease.cycle_id, command.lease.token,
                              command.reason, command.permanent));
-        LogCycleChange("failed", cycle);
         ToProto(cycle, *response->mutable_cycle());
         return absl::OkStatus();
       });
@@ -187,7 +185,6 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ReleaseCycle(
       [this, response](const LeaseRef& command) -> absl::Status {
         ASSIGN_OR_RETURN(Cycle cycle,
                          repository_.Release(command.cycle_id, command.token));
-        LogCycleChange("released", cycle);
         ToProto(cycle, *response->mutable_cycle());
         return absl::OkStatus();
       });

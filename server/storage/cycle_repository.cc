@@ -156,6 +156,7 @@ absl::StatusOr<ClaimOutcome> CycleRepository::Claim(
           continue;
         }
         const auto slot = row["slot"].as<std::size_t>() - 1;
+        if (row["taken_over"].as<bool>()) ++outcome.takeovers;
         served[slot] = true;
         ++live;
         outcome.claimed[unserved[slot]] = std::move(cycle);

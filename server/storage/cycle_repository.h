@@ -60,6 +60,8 @@ struct ClaimOutcome {
   // Cycles whose expired lease used up their last attempt on the way: they
   // went to DEAD_LETTER instead of being handed out.
   std::vector<Cycle> dead_lettered;
+  // Claimed cycles whose holder's lease had expired (taken over).
+  int takeovers = 0;
 };
 
 // Result fields stored by Complete. An empty string keeps the column as is.

@@ -109,10 +109,11 @@ claimed AS (
   FROM assigned a
   JOIN granted g ON g.cycle_id = a.id
   WHERE c.id = a.id
-  RETURNING c.*, g.lease_token, g.locked_by, g.lease_expires_at, a.slot
+  RETURNING c.*, g.lease_token, g.locked_by, g.lease_expires_at, a.slot, a.takeover
 )
 SELECT (SELECT count(*) FROM candidate) AS candidates,
        r.slot,
+       r.takeover AS taken_over,
        {{cycle_columns}}
 FROM (SELECT 1) AS one
 LEFT JOIN claimed r ON true
