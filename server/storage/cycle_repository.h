@@ -28,6 +28,9 @@ struct RepositoryOptions {
   // How long a call waits for a free connection.
   absl::Duration acquire_timeout = absl::Seconds(10);
   LeasePolicy policy;
+  // Prepare statements on each connection; off behind a transaction-mode
+  // pooler that cannot carry them (PgPoolOptions::prepared_statements).
+  bool prepared_statements = true;
 };
 
 // One claim to serve: who, for how long, and with which request id (empty:

@@ -7,7 +7,10 @@
 #include <memory>
 #include <mutex>
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,10 +37,16 @@ struct PgPoolOptions {
   // max_reconnect_backoff; calls meanwhile fail fast with UNAVAILABLE.
   absl::Duration min_reconnect_backoff = absl::Milliseconds(50);
   absl::Duration max_reconnect_backoff = absl::Seconds(2);
+  // Whether statements are prepared (named) on each connection. Off, each
+  // call sends its statement's text as an unnamed statement, parsed anew:
+  // what a transaction-mode pooler without prepared-statement support
+  // (PgBouncer before 1.21) can carry.
+  bool prepared_statements = true;
 };
 
-// A bounded pool of libpqxx connections. Every connection has every statement
-// of server/sql/statements prepared under its file's name. Connections are
+// A bounded pool of libpqxx connections. Every statement of
+// server/sql/statements is run by its file's name through Exec, prepared on
+// each connection unless prepared_statements is off. Connections are
 // opened lazily and replaced when found broken, so the pool recovers on its
 // own after the database comes back. Thread-safe.
 class PgPool {
@@ -54,12 +63,41 @@ class PgPool {
   // UNAVAILABLE when no connection can be had.
   absl::Status Run(const Work& work);
 
+  // Runs the statement named `name` (a file of server/sql/statements, or a
+  // SizedStatementName) with `args` in `tx`, a transaction on a connection of
+  // this pool: prepared, or as an unnamed statement of the same text when
+  // prepared_statements is off. Throws what libpqxx throws (Run turns it
+  // into a status); std::invalid_argument for an unknown name.
+  template <typename... Args>
+  pqxx::result Exec(pqxx::transaction_base& tx, const std::string& name,
+                    Args&&... args) const {
+    if (options_.prepared_statements) {
+      return tx.exec_prepared(name, std::forward<Args>(args)...);
+    }
+    return tx.exec_params(StatementText(name), std::forward<Args>(args)...);
+  }
+
+  // Exec for a statement that returns exactly one row; throws
+  // pqxx::unexpected_rows otherwise.
+  template <typename... Args>
+  pqxx::row Exec1(pqxx::transaction_base& tx, const std::string& name,
+                  Args&&... args) const {
+    if (options_.prepared_statements) {
+      return tx.exec_prepared1(name, std::forward<Args>(args)...);
+    }
+    return tx.exec_params1(StatementText(name), std::forward<Args>(args)...);
+  }
+
  private:
+  const std::string& StatementText(const std::string& name) const;
+
   absl::Status Acquire(std::unique_ptr<pqxx::connection>& connection);
   void Return(std::unique_ptr<pqxx::connection> connection, bool healthy);
   absl::Status Connect(std::unique_ptr<pqxx::connection>& connection);
 
   const PgPoolOptions options_;
+  // Every statement's text by name, sized variants included.
+  const std::unordered_map<std::string, std::string> statements_;
   std::mutex mu_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
