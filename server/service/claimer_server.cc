@@ -38,10 +38,16 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+// Where the connections that keep session state go.
+const std::string& SessionDatabaseUrl(const ServerOptions& options) {
+  return options.direct_database_url.empty() ? options.database_url
+                                             : options.direct_database_url;
+}
+
 }  // namespace
 
 ClaimerServer::ClaimerServer(ServerOptions options)
-    : options_(std::move(options)), schema_(options_.database_url) {}
+    : options_(std::move(options)), schema_(SessionDatabaseUrl(options_)) {}
 
 absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
     ServerOptions options) {
@@ -72,6 +78,7 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       .database_url = opts.database_url,
       .pool_size = opts.pool_size,
       .policy = opts.policy,
+      .prepared_statements = opts.prepared_statements,
   });
   server->executor_ =
       std::make_unique<Executor>(opts.pool_size, opts.max_queued_calls);
@@ -79,7 +86,7 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       *server->repository_, *server->executor_,
       DispatcherOptions{.coalesce = opts.coalesce});
   server->notifier_ = std::make_unique<ClaimableNotifier>(
-      opts.database_url,
+      SessionDatabaseUrl(opts),
       [dispatcher = server->dispatcher_.get()] { dispatcher->Wake(); });
   server->service_ = std::make_unique<CycleServiceImpl>(
       *server->repository_, *server->executor_, *server->dispatcher_,
