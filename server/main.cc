@@ -28,8 +28,17 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL or libpq string (required). Env: "
           "DATABASE_URL. Prefer the environment: flags show up in ps.");
+ABSL_FLAG(std::string, direct_database_url, "",
+          "PostgreSQL URL for migrations, the schema keeper and LISTEN, which "
+          "need a session of their own: set it, bypassing the pooler, when "
+          "--database_url goes through PgBouncer in transaction mode. Empty: "
+          "--database_url. Env: DIRECT_DATABASE_URL.");
 ABSL_FLAG(int, pool_size, 8,
           "Database connections (and database threads). Env: POOL_SIZE.");
+ABSL_FLAG(bool, prepared_statements, true,
+          "Prepare statements on each database connection; false behind "
+          "PgBouncer in transaction mode before 1.21. Env: "
+          "PREPARED_STATEMENTS.");
 ABSL_FLAG(absl::Duration, default_lease, absl::Minutes(5),
           "Lease length when a claim does not ask for one. Env: "
           "DEFAULT_LEASE.");
@@ -102,11 +111,12 @@ ABSL_FLAG(std::string, log_level, "info",
 namespace {
 
 // Environment variables that set a flag's value; the command line wins.
-// DATABASE_URL is read apart (DatabaseUrl): set as a flag's value it would be
-// printed, password and all, by --help.
+// DATABASE_URL and DIRECT_DATABASE_URL are read apart (DatabaseUrl): set as a
+// flag's value they would be printed, password and all, by --help.
 const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"listen", "LISTEN_ADDRESS"},
     {"pool_size", "POOL_SIZE"},
+    {"prepared_statements", "PREPARED_STATEMENTS"},
     {"default_lease", "DEFAULT_LEASE"},
     {"max_lease", "MAX_LEASE"},
     {"max_attempts", "MAX_ATTEMPTS"},
@@ -133,10 +143,12 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"log_level", "LOG_LEVEL"},
 };
 
-std::string DatabaseUrl() {
-  std::string url = absl::GetFlag(FLAGS_database_url);
+// The URL given by `flag`, else by the environment variable `variable`.
+std::string DatabaseUrl(const absl::Flag<std::string>& flag,
+                        const char* variable) {
+  std::string url = absl::GetFlag(flag);
   if (url.empty()) {
-    const char* from_environment = std::getenv("DATABASE_URL");
+    const char* from_environment = std::getenv(variable);
     if (from_environment != nullptr) url = from_environment;
   }
   return url;
@@ -254,8 +266,11 @@ int main(int argc, char** argv) {
 
   cycle_claimer::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.database_url = DatabaseUrl();
+  options.database_url = DatabaseUrl(FLAGS_database_url, "DATABASE_URL");
+  options.direct_database_url =
+      DatabaseUrl(FLAGS_direct_database_url, "DIRECT_DATABASE_URL");
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
+  options.prepared_statements = absl::GetFlag(FLAGS_prepared_statements);
   options.policy.default_lease = absl::GetFlag(FLAGS_default_lease);
   options.policy.max_lease = absl::GetFlag(FLAGS_max_lease);
   options.policy.max_attempts = absl::GetFlag(FLAGS_max_attempts);

@@ -39,10 +39,16 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+// Where the connections that keep session state go.
+const std::string& SessionDatabaseUrl(const ServerOptions& options) {
+  return options.direct_database_url.empty() ? options.database_url
+                                             : options.direct_database_url;
+}
+
 }  // namespace
 
 ClaimerServer::ClaimerServer(ServerOptions options)
-    : options_(std::move(options)), schema_(options_.database_url) {}
+    : options_(std::move(options)), schema_(SessionDatabaseUrl(options_)) {}
 
 absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
     ServerOptions options) {
@@ -80,6 +86,7 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       .pool_size = opts.pool_size,
       .statement_timeout = opts.statement_timeout,
       .policy = opts.policy,
+      .prepared_statements = opts.prepared_statements,
   });
   server->executor_ =
       std::make_unique<Executor>(opts.pool_size, opts.max_queued_calls);
@@ -88,7 +95,7 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       DispatcherOptions{.coalesce = opts.coalesce,
                         .metrics = &server->metrics_});
   server->notifier_ = std::make_unique<ClaimableNotifier>(
-      opts.database_url,
+      SessionDatabaseUrl(opts),
       [dispatcher = server->dispatcher_.get()] { dispatcher->Wake(); });
   server->long_polls_ = std::make_unique<LongPollLimiter>(
       opts.max_long_polls, opts.max_long_polls_per_worker);

@@ -41,8 +41,19 @@ struct ServerOptions {
   std::string listen_address = "0.0.0.0:50051";
   // libpq connection string or URL.
   std::string database_url;
+  // Where the work that needs a session of its own goes: migrations and the
+  // schema keeper (advisory locks, SET, CREATE INDEX CONCURRENTLY) and the
+  // LISTEN that wakes long polls. Point it straight at PostgreSQL when
+  // database_url goes through a transaction-mode pooler such as PgBouncer,
+  // which hands each transaction to whichever server connection is free.
+  // Empty: database_url.
+  std::string direct_database_url;
   // Database connections, and threads running database work.
   int pool_size = 8;
+  // Prepare each statement once per connection. Off, every call sends its
+  // statement's text unnamed: needed behind PgBouncer in transaction mode
+  // before 1.21, which cannot carry named prepared statements.
+  bool prepared_statements = true;
   LeasePolicy policy;
   // Apply server/sql/migrations before serving.
   bool migrate = true;

@@ -113,6 +113,7 @@ CycleRepository::CycleRepository(RepositoryOptions options)
           .size = options_.pool_size,
           .acquire_timeout = options_.acquire_timeout,
           .statement_timeout = options_.statement_timeout,
+          .prepared_statements = options_.prepared_statements,
       })) {}
 
 CycleRepository::~CycleRepository() = default;
@@ -142,7 +143,8 @@ absl::StatusOr<ClaimOutcome> CycleRepository::Claim(
     int64_t live = 0;
     RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
       pqxx::nontransaction tx(connection);
-      const pqxx::result result = tx.exec_prepared(
+      const pqxx::result result = pool_->Exec(
+          tx,
           SizedStatementName(std::string(sql::kClaimCycles.name),
                              static_cast<int>(workers.size())),
           TextArray(workers), BigintArray(leases), TextArray(request_ids),
@@ -179,8 +181,8 @@ absl::StatusOr<std::optional<Cycle>> CycleRepository::FindClaim(
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
     const pqxx::result rows =
-        tx.exec_prepared(Name(sql::kFindClaimByRequest), std::string(worker_id),
-                         std::string(request_id));
+        pool_->Exec(tx, Name(sql::kFindClaimByRequest), std::string(worker_id),
+                    std::string(request_id));
     ASSIGN_OR_RETURN(cycle, SingleCycle(rows));
     return absl::OkStatus();
   }));
@@ -193,8 +195,9 @@ absl::StatusOr<Cycle> CycleRepository::RenewLease(absl::string_view cycle_id,
   std::optional<Cycle> renewed;
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
-    const pqxx::result result = tx.exec_prepared(
-        Name(sql::kRenewLease), std::string(cycle_id), token, Micros(lease));
+    const pqxx::result result =
+        pool_->Exec(tx, Name(sql::kRenewLease), std::string(cycle_id), token,
+                    Micros(lease));
     ASSIGN_OR_RETURN(renewed, SingleCycle(result));
     return absl::OkStatus();
   }));
@@ -224,8 +227,8 @@ absl::StatusOr<std::vector<absl::StatusOr<Cycle>>> CycleRepository::CompleteAll(
   std::map<std::string, Cycle> completed;
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
-    const pqxx::result rows = tx.exec_prepared(
-        Name(sql::kCompleteCycles), TextArray(ids), BigintArray(tokens),
+    const pqxx::result rows = pool_->Exec(
+        tx, Name(sql::kCompleteCycles), TextArray(ids), BigintArray(tokens),
         TextArray(trade_ids), TextArray(profits), TextArray(percents));
     for (const pqxx::row& row : rows) {
       ASSIGN_OR_RETURN(Cycle cycle, DecodeCycle(row));
@@ -253,18 +256,18 @@ absl::StatusOr<Cycle> CycleRepository::Fail(absl::string_view cycle_id,
   std::optional<Cycle> failed;
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::work tx(connection);
-    const pqxx::result held = tx.exec_prepared(Name(sql::kLockHeldCycle),
-                                               std::string(cycle_id), token);
+    const pqxx::result held = pool_->Exec(tx, Name(sql::kLockHeldCycle),
+                                          std::string(cycle_id), token);
     if (held.empty()) return absl::OkStatus();  // rolled back: nothing changed
     const FailureOutcome decision = DecideFailure(
         held[0]["retry_count"].as<int>(), permanent, options_.policy);
     const int64_t delay_us =
         decision.retry_delay ? Micros(*decision.retry_delay) : -1;
     const pqxx::result rows =
-        tx.exec_prepared(Name(sql::kFailCycle), std::string(cycle_id),
-                         std::string(CycleStatusLabel(decision.status)),
-                         decision.retry_count, std::string(reason), delay_us,
-                         held[0]["locked_by"].as<std::string>(), token);
+        pool_->Exec(tx, Name(sql::kFailCycle), std::string(cycle_id),
+                    std::string(CycleStatusLabel(decision.status)),
+                    decision.retry_count, std::string(reason), delay_us,
+                    held[0]["locked_by"].as<std::string>(), token);
     tx.commit();
     ASSIGN_OR_RETURN(failed, SingleCycle(rows));
     return absl::OkStatus();
@@ -278,8 +281,8 @@ absl::StatusOr<Cycle> CycleRepository::Release(absl::string_view cycle_id,
   std::optional<Cycle> released;
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
-    const pqxx::result rows = tx.exec_prepared(Name(sql::kReleaseCycle),
-                                               std::string(cycle_id), token);
+    const pqxx::result rows =
+        pool_->Exec(tx, Name(sql::kReleaseCycle), std::string(cycle_id), token);
     ASSIGN_OR_RETURN(released, SingleCycle(rows));
     return absl::OkStatus();
   }));
@@ -293,7 +296,7 @@ absl::StatusOr<std::optional<Cycle>> CycleRepository::Get(
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
     const pqxx::result rows =
-        tx.exec_prepared(Name(sql::kGetCycle), std::string(cycle_id));
+        pool_->Exec(tx, Name(sql::kGetCycle), std::string(cycle_id));
     ASSIGN_OR_RETURN(cycle, SingleCycle(rows));
     return absl::OkStatus();
   }));
@@ -304,7 +307,7 @@ absl::StatusOr<std::optional<absl::Duration>> CycleRepository::NextDueIn() {
   std::optional<absl::Duration> due_in;
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
-    const pqxx::row row = tx.exec_prepared1(Name(sql::kNextDue));
+    const pqxx::row row = pool_->Exec1(tx, Name(sql::kNextDue));
     if (!row["due_in_us"].is_null()) {
       due_in = absl::Microseconds(row["due_in_us"].as<int64_t>());
     }
@@ -318,8 +321,8 @@ absl::StatusOr<Cycle> CycleRepository::Create(const NewCycle& cycle) {
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
     ASSIGN_OR_RETURN(created,
-                     SingleCycle(tx.exec_prepared(
-                         Name(sql::kCreateCycle), cycle.initial_trade_id,
+                     SingleCycle(pool_->Exec(
+                         tx, Name(sql::kCreateCycle), cycle.initial_trade_id,
                          cycle.initial_investment_krw,
                          std::string(CycleStatusLabel(cycle.status)))));
     return absl::OkStatus();
@@ -340,13 +343,13 @@ absl::StatusOr<CyclePage> CycleRepository::List(
     pqxx::nontransaction tx(connection);
     // One row more than asked for tells whether another page follows.
     const pqxx::result rows =
-        after ? tx.exec_prepared(Name(sql::kListCycles),
-                                 absl::ToUnixMicros(after->start_time),
-                                 after->id, TextArray(labels), page_size + 1)
-              : tx.exec_prepared(Name(sql::kListCycles),
-                                 static_cast<const char*>(nullptr),
-                                 static_cast<const char*>(nullptr),
-                                 TextArray(labels), page_size + 1);
+        after ? pool_->Exec(tx, Name(sql::kListCycles),
+                            absl::ToUnixMicros(after->start_time), after->id,
+                            TextArray(labels), page_size + 1)
+              : pool_->Exec(tx, Name(sql::kListCycles),
+                            static_cast<const char*>(nullptr),
+                            static_cast<const char*>(nullptr),
+                            TextArray(labels), page_size + 1);
     for (const pqxx::row& row : rows) {
       ASSIGN_OR_RETURN(Cycle cycle, DecodeCycle(row));
       page.cycles.push_back(std::move(cycle));
@@ -366,8 +369,8 @@ absl::StatusOr<Cycle> CycleRepository::Requeue(absl::string_view cycle_id) {
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
     ASSIGN_OR_RETURN(requeued,
-                     SingleCycle(tx.exec_prepared(Name(sql::kRequeueCycle),
-                                                  std::string(cycle_id))));
+                     SingleCycle(pool_->Exec(tx, Name(sql::kRequeueCycle),
+                                             std::string(cycle_id))));
     return absl::OkStatus();
   }));
   if (requeued) return *std::move(requeued);
@@ -385,13 +388,13 @@ absl::StatusOr<QueueStats> CycleRepository::Stats() {
   QueueStats stats;
   RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
-    for (const pqxx::row& row : tx.exec_prepared(Name(sql::kCountByStatus))) {
+    for (const pqxx::row& row : pool_->Exec(tx, Name(sql::kCountByStatus))) {
       const std::optional<CycleStatus> status =
           CycleStatusFromLabel(row["status"].as<std::string>());
       if (status) stats.counts.emplace_back(*status, row["n"].as<int64_t>());
     }
-    const pqxx::row row = tx.exec_prepared1(
-        Name(sql::kQueueStats), Micros(options_.policy.default_lease));
+    const pqxx::row row = pool_->Exec1(tx, Name(sql::kQueueStats),
+                                       Micros(options_.policy.default_lease));
     if (!row["oldest_claimable_age_us"].is_null()) {
       stats.oldest_claimable_age =
           absl::Microseconds(row["oldest_claimable_age_us"].as<int64_t>());
@@ -406,7 +409,7 @@ absl::StatusOr<QueueStats> CycleRepository::Stats() {
 absl::Status CycleRepository::InsertDemoCycles(int count) {
   return pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);
-    tx.exec_prepared(Name(sql::kInsertDemoCycles), count);
+    pool_->Exec(tx, Name(sql::kInsertDemoCycles), count);
     return absl::OkStatus();
   });
 }

@@ -31,6 +31,9 @@ struct RepositoryOptions {
   // see ScopedCallDeadline); zero: no limit.
   absl::Duration statement_timeout = absl::Seconds(30);
   LeasePolicy policy;
+  // Prepare statements on each connection; off behind a transaction-mode
+  // pooler that cannot carry them (PgPoolOptions::prepared_statements).
+  bool prepared_statements = true;
 };
 
 // The connection pool right now (for metrics).

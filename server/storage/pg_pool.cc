@@ -3,12 +3,38 @@
 #include <algorithm>
 #include <cstring>
 #include <pqxx/pqxx>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "server/sql/sql_catalog.h"
 #include "server/storage/sql_errors.h"
 
 namespace cycle_claimer {
+
+namespace {
+
+// Every statement of server/sql/statements by name; one with kSlotsMarker
+// once per slot count.
+std::unordered_map<std::string, std::string> StatementTexts() {
+  std::unordered_map<std::string, std::string> texts;
+  for (const sql::Statement& statement : sql::kAllStatements) {
+    const std::string text(statement.text);
+    const std::size_t marker = text.find(kSlotsMarker);
+    if (marker == std::string::npos) {
+      texts.emplace(std::string(statement.name), text);
+      continue;
+    }
+    for (int slots = 1; slots <= kMaxClaimSlots; ++slots) {
+      std::string sized = text;
+      sized.replace(marker, std::strlen(kSlotsMarker), std::to_string(slots));
+      texts.emplace(SizedStatementName(std::string(statement.name), slots),
+                    std::move(sized));
+    }
+  }
+  return texts;
+}
+
+}  // namespace
 
 std::string SizedStatementName(absl::string_view name, int slots) {
   return absl::StrCat(name, "_", slots);
@@ -28,7 +54,9 @@ ScopedCallDeadline::~ScopedCallDeadline() { call_deadline = previous_; }
 absl::Time CurrentCallDeadline() { return call_deadline; }
 
 PgPool::PgPool(PgPoolOptions options)
-    : options_(std::move(options)), watchdog_([this] { Watch(); }) {}
+    : options_(std::move(options)),
+      statements_(StatementTexts()),
+      watchdog_([this] { Watch(); }) {}
 
 PgPool::~PgPool() {
   {
@@ -50,20 +78,9 @@ absl::Status PgPool::Connect(std::unique_ptr<pqxx::connection>& connection) {
   std::string error;
   try {
     auto fresh = std::make_unique<pqxx::connection>(options_.database_url);
-    for (const sql::Statement& statement : sql::kAllStatements) {
-      const std::string text(statement.text);
-      const std::size_t marker = text.find(kSlotsMarker);
-      if (marker == std::string::npos) {
-        fresh->prepare(std::string(statement.name), text);
-        continue;
-      }
+    if (options_.prepared_statements) {
       // libpqxx prepares lazily: registering all the sizes costs nothing.
-      for (int slots = 1; slots <= kMaxClaimSlots; ++slots) {
-        std::string sized = text;
-        sized.replace(marker, std::strlen(kSlotsMarker), std::to_string(slots));
-        fresh->prepare(SizedStatementName(std::string(statement.name), slots),
-                       sized);
-      }
+      for (const auto& [name, text] : statements_) fresh->prepare(name, text);
     }
     connection = std::move(fresh);
   } catch (const std::exception& e) {
@@ -220,6 +237,14 @@ void PgPool::Watch() {
       watch_changed_.wait_for(lock, absl::ToChronoNanoseconds(next - now));
     }
   }
+}
+
+const std::string& PgPool::StatementText(const std::string& name) const {
+  const auto found = statements_.find(name);
+  if (found == statements_.end()) {
+    throw std::invalid_argument(absl::StrCat("no statement named ", name));
+  }
+  return found->second;
 }
 
 absl::Status PgPool::Run(const Work& work) {

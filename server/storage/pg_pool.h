@@ -9,8 +9,11 @@
 #include <memory>
 #include <mutex>
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -42,11 +45,16 @@ struct PgPoolOptions {
   // deadline when that comes first (ScopedCallDeadline), the statement is
   // cancelled in PostgreSQL (57014 -> DEADLINE_EXCEEDED). Zero: no limit.
   absl::Duration statement_timeout = absl::Seconds(30);
+  // Whether statements are prepared (named) on each connection. Off, each
+  // call sends its statement's text as an unnamed statement, parsed anew:
+  // what a transaction-mode pooler without prepared-statement support
+  // (PgBouncer before 1.21) can carry.
+  bool prepared_statements = true;
 };
 
-
-// A bounded pool of libpqxx connections. Every connection has every statement
-// of server/sql/statements prepared under its file's name. Connections are
+// A bounded pool of libpqxx connections. Every statement of
+// server/sql/statements is run by its file's name through Exec, prepared on
+// each connection unless prepared_statements is off. Connections are
 // opened lazily and replaced when found broken, so the pool recovers on its
 // own after the database comes back. Thread-safe.
 class PgPool {
@@ -79,7 +87,34 @@ class PgPool {
   };
   Stats stats();
 
+  // Runs the statement named `name` (a file of server/sql/statements, or a
+  // SizedStatementName) with `args` in `tx`, a transaction on a connection of
+  // this pool: prepared, or as an unnamed statement of the same text when
+  // prepared_statements is off. Throws what libpqxx throws (Run turns it
+  // into a status); std::invalid_argument for an unknown name.
+  template <typename... Args>
+  pqxx::result Exec(pqxx::transaction_base& tx, const std::string& name,
+                    Args&&... args) const {
+    if (options_.prepared_statements) {
+      return tx.exec_prepared(name, std::forward<Args>(args)...);
+    }
+    return tx.exec_params(StatementText(name), std::forward<Args>(args)...);
+  }
+
+  // Exec for a statement that returns exactly one row; throws
+  // pqxx::unexpected_rows otherwise.
+  template <typename... Args>
+  pqxx::row Exec1(pqxx::transaction_base& tx, const std::string& name,
+                  Args&&... args) const {
+    if (options_.prepared_statements) {
+      return tx.exec_prepared1(name, std::forward<Args>(args)...);
+    }
+    return tx.exec_params1(StatementText(name), std::forward<Args>(args)...);
+  }
+
  private:
+  const std::string& StatementText(const std::string& name) const;
+
   struct Lent {
     std::unique_ptr<pqxx::connection> connection;
     uint64_t generation = 0;
@@ -97,6 +132,8 @@ class PgPool {
   void StopWatching(uint64_t key);
 
   const PgPoolOptions options_;
+  // Every statement's text by name, sized variants included.
+  const std::unordered_map<std::string, std::string> statements_;
   std::mutex mu_;
   std::condition_variable freed_;
   std::vector<Lent> idle_;
