@@ -7,8 +7,8 @@
 # variables only, against a throwaway PostgreSQL 15 on this host; the
 # HEALTHCHECK; cyclectl and the example finalizer from inside the runtime
 # root; SIGTERM and a clean exit. Needs root. Not part of scripts/test.sh: it
-# downloads Debian packages and compiles everything (about half an hour on
-# 2 cores).
+# downloads Debian packages and compiles everything (5 to 10 minutes on 2
+# idle cores; the first run also debootstraps the base, about a minute).
 #
 #   scripts/check-container.sh [--dir DIR] [--context DIR] [--refresh-base]
 #
@@ -221,8 +221,24 @@ mount_root() {
   mount --bind /dev "$root/dev" && mount --make-slave "$root/dev"
   mount --bind /dev/pts "$root/dev/pts" && mount --make-slave "$root/dev/pts"
 }
+# Ends what still runs inside ROOT (a run stopped half-way, this one's or an
+# earlier one's): those are processes this script started.
+stop_processes_in() {
+  local root=$1 link pid
+  local -a pids=()
+  for link in /proc/[0-9]*/root; do
+    case "$(readlink "$link" 2>/dev/null)" in
+      "$root" | "$root (deleted)") pid=${link#/proc/}; pids+=("${pid%/root}") ;;
+    esac
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  sleep 2
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
 remove_root() {
   local root=$1
+  stop_processes_in "$root"
   unmount_root "$root"
   [ -z "$(mounted_under "$root")" ] || die "still mounted under $root; not deleting it"
   rm -rf --one-file-system "$root"
@@ -360,7 +376,11 @@ cleanup() {
   local status=$?
   stop_process "$finalizer_pid"
   stop_process "$server_pid"
-  for root in "$work"/roots/*; do [ -d "$root" ] && unmount_root "$root"; done
+  for root in "$work"/roots/*; do
+    [ -d "$root" ] || continue
+    stop_processes_in "$root"
+    unmount_root "$root"
+  done
   if [ -n "${PG_THROWAWAY_DIR:-}" ]; then
     pg_stop "$PG_THROWAWAY_DIR"
     rm -rf "$PG_THROWAWAY_DIR"

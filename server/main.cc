@@ -66,6 +66,10 @@ ABSL_FLAG(int, demo_cycles, 0,
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGINT/SIGTERM, how long calls in flight may take to finish. "
           "Env: SHUTDOWN_GRACE.");
+ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(1),
+          "On SIGTERM, answer new calls with UNAVAILABLE for this long "
+          "(within --shutdown_grace) before gRPC stops accepting calls. Env: "
+          "SHUTDOWN_DRAIN.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain file for TLS. Env: TLS_CERT.");
 ABSL_FLAG(std::string, tls_key, "",
@@ -127,6 +131,7 @@ const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
     {"index_check_interval", "INDEX_CHECK_INTERVAL"},
     {"demo_cycles", "DEMO_CYCLES"},
     {"shutdown_grace", "SHUTDOWN_GRACE"},
+    {"shutdown_drain", "SHUTDOWN_DRAIN"},
     {"tls_cert", "TLS_CERT"},
     {"tls_key", "TLS_KEY"},
     {"tls_client_ca", "TLS_CLIENT_CA"},
@@ -299,6 +304,7 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_addr);
   options.stats_interval = absl::GetFlag(FLAGS_stats_interval);
+  options.drain_period = absl::GetFlag(FLAGS_shutdown_drain);
   options.max_long_polls = absl::GetFlag(FLAGS_max_long_polls);
   options.max_long_polls_per_worker =
       absl::GetFlag(FLAGS_max_long_polls_per_worker);

@@ -20,13 +20,13 @@ struct NoCommand {};
 
 AdminServiceImpl::AdminServiceImpl(CycleRepository& repository,
                                    Executor& executor,
-                                   const TokenRegistry* tokens)
-    : repository_(repository), executor_(executor), tokens_(tokens) {}
+                                   const CallGate& gate)
+    : repository_(repository), executor_(executor), gate_(gate) {}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::CreateCycle(
     grpc::CallbackServerContext* context, const v1::CreateCycleRequest* request,
     v1::CreateCycleResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kAdmin)) return refused;
   return RunOnExecutor(
       context, executor_, ParseCreate(*request),
       [this, response](const NewCycle& command) -> absl::Status {
@@ -39,7 +39,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateCycle(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetCycle(
     grpc::CallbackServerContext* context, const v1::GetCycleRequest* request,
     v1::GetCycleResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kAdmin)) return refused;
   return RunOnExecutor(context, executor_, ParseUuid("id", request->id()),
                        [this, response](const std::string& id) -> absl::Status {
                          ASSIGN_OR_RETURN(std::optional<Cycle> cycle,
@@ -56,7 +56,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetCycle(
 grpc::ServerUnaryReactor* AdminServiceImpl::ListCycles(
     grpc::CallbackServerContext* context, const v1::ListCyclesRequest* request,
     v1::ListCyclesResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kAdmin)) return refused;
   return RunOnExecutor(
       context, executor_, ParseList(*request),
       [this, response](const ListCommand& command) -> absl::Status {
@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RequeueCycle(
     grpc::CallbackServerContext* context,
     const v1::RequeueCycleRequest* request,
     v1::RequeueCycleResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kAdmin)) return refused;
   return RunOnExecutor(context, executor_, ParseUuid("id", request->id()),
                        [this, response](const std::string& id) -> absl::Status {
                          ASSIGN_OR_RETURN(Cycle cycle, repository_.Requeue(id));
@@ -89,7 +89,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetQueueStats(
     grpc::CallbackServerContext* context,
     const v1::GetQueueStatsRequest* /*request*/,
     v1::GetQueueStatsResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kAdmin)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kAdmin)) return refused;
   return RunOnExecutor(
       context, executor_, absl::StatusOr<NoCommand>(NoCommand{}),
       [this, response](const NoCommand&) -> absl::Status {

@@ -5,6 +5,7 @@
 #include "kimp/cycles/v1/cycles.grpc.pb.h"
 #include "server/domain/auth.h"
 #include "server/service/executor.h"
+#include "server/service/unary.h"
 #include "server/storage/cycle_repository.h"
 
 namespace cycle_claimer {
@@ -15,10 +16,10 @@ namespace cycle_claimer {
 class AdminServiceImpl final
     : public kimp::cycles::v1::CycleAdminService::CallbackService {
  public:
-  // `tokens`: null for no authentication; else every call needs an admin
-  // token.
+  // `gate`: every call needs an admin token (when gate.tokens has any) and
+  // a server that is not draining.
   AdminServiceImpl(CycleRepository& repository, Executor& executor,
-                   const TokenRegistry* tokens);
+                   const CallGate& gate);
 
   grpc::ServerUnaryReactor* CreateCycle(
       grpc::CallbackServerContext* context,
@@ -44,7 +45,7 @@ class AdminServiceImpl final
  private:
   CycleRepository& repository_;
   Executor& executor_;
-  const TokenRegistry* const tokens_;
+  const CallGate& gate_;
 };
 
 }  // namespace cycle_claimer

@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
   }
   std::unique_ptr<ClaimerServer> server(new ClaimerServer(std::move(options)));
   const ServerOptions& opts = server->options_;
+  server->gate_.tokens = opts.tokens.get();
 
   if (opts.migrate) {
     absl::Status migrated = server->schema_.Migrate();
@@ -101,10 +102,10 @@ absl::StatusOr<std::unique_ptr<ClaimerServer>> ClaimerServer::Start(
       opts.max_long_polls, opts.max_long_polls_per_worker);
   server->service_ = std::make_unique<CycleServiceImpl>(
       *server->repository_, *server->executor_, *server->dispatcher_,
-      *server->long_polls_, opts.coalesce, opts.tokens.get());
+      *server->long_polls_, opts.coalesce, server->gate_);
 
   server->admin_ = std::make_unique<AdminServiceImpl>(
-      *server->repository_, *server->executor_, opts.tokens.get());
+      *server->repository_, *server->executor_, server->gate_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -150,10 +151,15 @@ void ClaimerServer::Shutdown(absl::Duration grace) {
     stopping_ = true;
   }
   stop_.notify_all();
+  const absl::Time give_up = absl::Now() + grace;
+  if (server_) server_->GetHealthCheckService()->Shutdown();
+  gate_.draining = true;
   if (dispatcher_) dispatcher_->Shutdown();
   if (server_) {
+    absl::SleepFor(std::min(options_.drain_period, grace));
     server_->Shutdown(std::chrono::system_clock::now() +
-                      absl::ToChronoNanoseconds(grace));
+                      absl::ToChronoNanoseconds(
+                          std::max(give_up - absl::Now(), absl::ZeroDuration())));
   }
   if (index_keeper_.joinable()) index_keeper_.join();
   if (health_watcher_.joinable()) health_watcher_.join();

@@ -84,6 +84,11 @@ struct ServerOptions {
   // How often to sample the queue (cycles per status, oldest claimable age,
   // leases) for the metrics: a query per interval, never one per scrape.
   absl::Duration stats_interval = absl::Seconds(10);
+  // On Shutdown, new calls get UNAVAILABLE for this long (at most the
+  // grace) while the calls in flight finish, before gRPC stops accepting
+  // calls: a call arriving at a server in gRPC's own shutdown may be
+  // CANCELLED, which clients do not retry.
+  absl::Duration drain_period = absl::Seconds(1);
   // Bearer tokens; null or empty: no authentication.
   std::shared_ptr<const TokenRegistry> tokens;
 };
@@ -118,9 +123,10 @@ class ClaimerServer {
   // Claims waiting (long-polling) for a cycle right now.
   int waiting_claims() const { return dispatcher_->waiting(); }
 
-  // Answers waiting long polls with no cycle, stops accepting calls, lets
-  // calls in flight finish for up to `grace` (then cancels them), and stops
-  // the background work. Idempotent.
+  // Reports NOT_SERVING, answers waiting long polls with no cycle and new
+  // calls with UNAVAILABLE for options.drain_period, then stops accepting
+  // calls; calls in flight may finish within `grace` in all (then they are
+  // cancelled). Stops the background work. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
@@ -135,6 +141,7 @@ class ClaimerServer {
 
   const ServerOptions options_;
   Metrics metrics_;
+  CallGate gate_;
   SchemaManager schema_;
   std::unique_ptr<CycleRepository> repository_;
   std::unique_ptr<ClaimDispatcher> dispatcher_;

@@ -20,13 +20,13 @@ CycleServiceImpl::CycleServiceImpl(CycleRepository& repository,
                                    Executor& executor,
                                    ClaimDispatcher& dispatcher,
                                    LongPollLimiter& long_polls, bool coalesce,
-                                   const TokenRegistry* tokens)
+                                   const CallGate& gate)
     : repository_(repository),
       executor_(executor),
       dispatcher_(dispatcher),
       long_polls_(long_polls),
       completions_(repository, executor, coalesce),
-      tokens_(tokens) {}
+      gate_(gate) {}
 
 absl::StatusOr<LongPollLimiter::Permit> CycleServiceImpl::AdmitLongPoll(
     const ClaimTerms& terms) {
@@ -38,7 +38,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
     grpc::CallbackServerContext* context,
     const v1::ClaimNextCycleRequest* request,
     v1::ClaimNextCycleResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kWorker)) return refused;
   absl::StatusOr<ClaimCommand> command =
       ParseClaim(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ClaimNextCycle(
 grpc::ServerUnaryReactor* CycleServiceImpl::ClaimCycles(
     grpc::CallbackServerContext* context, const v1::ClaimCyclesRequest* request,
     v1::ClaimCyclesResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kWorker)) return refused;
   absl::StatusOr<ClaimBatchCommand> command =
       ParseClaimBatch(*request, repository_.policy());
   if (!command.ok()) return FinishNow(context, command.status());
@@ -86,7 +86,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
     grpc::CallbackServerContext* context,
     const v1::CompleteCyclesRequest* request,
     v1::CompleteCyclesResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseCompleteBatch(*request),
       [this,
@@ -127,7 +127,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycles(
 grpc::ServerUnaryReactor* CycleServiceImpl::RenewLease(
     grpc::CallbackServerContext* context, const v1::RenewLeaseRequest* request,
     v1::RenewLeaseResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseRenew(*request, repository_.policy()),
       [this, response](const RenewCommand& command) -> absl::Status {
@@ -144,7 +144,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
     grpc::CallbackServerContext* context,
     const v1::CompleteCycleRequest* request,
     v1::CompleteCycleResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kWorker)) return refused;
   absl::StatusOr<CompleteCommand> command = ParseComplete(*request);
   if (!command.ok()) return FinishNow(context, command.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -162,7 +162,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::CompleteCycle(
 grpc::ServerUnaryReactor* CycleServiceImpl::FailCycle(
     grpc::CallbackServerContext* context, const v1::FailCycleRequest* request,
     v1::FailCycleResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseFail(*request),
       [this, response](const FailCommand& command) -> absl::Status {
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* CycleServiceImpl::ReleaseCycle(
     grpc::CallbackServerContext* context,
     const v1::ReleaseCycleRequest* request,
     v1::ReleaseCycleResponse* response) {
-  if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return refused;
+  if (auto* refused = Refuse(context, gate_, Role::kWorker)) return refused;
   return RunOnExecutor(
       context, executor_, ParseRelease(*request),
       [this, response](const LeaseRef& command) -> absl::Status {

@@ -8,6 +8,7 @@
 #include "server/service/claim_dispatcher.h"
 #include "server/service/completion_batcher.h"
 #include "server/service/executor.h"
+#include "server/service/unary.h"
 #include "server/service/long_poll_limiter.h"
 #include "server/service/requests.h"
 #include "server/storage/cycle_repository.h"
@@ -24,12 +25,12 @@ class CycleServiceImpl final
     : public kimp::cycles::v1::CycleService::CallbackService {
  public:
   // `coalesce`: merge concurrent CompleteCycle calls into one statement.
-  // `tokens`: null for no authentication; else every call needs a worker
-  // or admin token.
+  // `gate`: every call needs a worker or admin token (when gate.tokens has
+  // any) and a server that is not draining.
   // `long_polls` admits the claims that ask to wait.
   CycleServiceImpl(CycleRepository& repository, Executor& executor,
                    ClaimDispatcher& dispatcher, LongPollLimiter& long_polls,
-                   bool coalesce, const TokenRegistry* tokens);
+                   bool coalesce, const CallGate& gate);
 
   grpc::ServerUnaryReactor* ClaimNextCycle(
       grpc::CallbackServerContext* context,
@@ -71,7 +72,7 @@ class CycleServiceImpl final
   ClaimDispatcher& dispatcher_;
   LongPollLimiter& long_polls_;
   CompletionBatcher completions_;
-  const TokenRegistry* const tokens_;
+  const CallGate& gate_;
 };
 
 }  // namespace cycle_claimer

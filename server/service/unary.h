@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -30,18 +31,34 @@ inline absl::Status Authorize(grpc::CallbackServerContext* context,
   return tokens->Authorize(authorization, required);
 }
 
+// What every call passes before its handler runs: the server is not
+// draining for a shutdown, and the caller's token has the rights needed.
+struct CallGate {
+  // Null or empty: no authentication.
+  const TokenRegistry* tokens = nullptr;
+  // Set by ClaimerServer::Shutdown: new calls get UNAVAILABLE (retryable)
+  // while the calls in flight finish, before gRPC stops accepting calls.
+  std::atomic<bool> draining{false};
+};
+
 // Ends the call at once with `status` (a request that failed validation).
 inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                            const absl::Status& status);
 
-// The call, already ended with UNAUTHENTICATED or PERMISSION_DENIED, when
-// Authorize refuses it; nullptr when it may go on. Handlers start with
-//   if (auto* refused = Refuse(context, tokens_, Role::kWorker)) return
+// The call, already ended with UNAVAILABLE while the server drains, or with
+// UNAUTHENTICATED or PERMISSION_DENIED when Authorize refuses it; nullptr
+// when it may go on. Handlers start with
+//   if (auto* refused = Refuse(context, gate_, Role::kWorker)) return
 //   refused;
 inline grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context,
-                                        const TokenRegistry* tokens,
-                                        Role required) {
-  const absl::Status status = Authorize(context, tokens, required);
+                                        const CallGate& gate, Role required) {
+  if (gate.draining.load(std::memory_order_relaxed)) {
+    return FinishNow(context,
+                     absl::UnavailableError(
+                         "the server is shutting down; retry (another "
+                         "replica will answer)"));
+  }
+  const absl::Status status = Authorize(context, gate.tokens, required);
   return status.ok() ? nullptr : FinishNow(context, status);
 }
 
