@@ -3,8 +3,13 @@
 // back a cycle it has claimed but not started.
 //
 //   example_finalizer --server=localhost:50051 --worker=fin-1 [--log=FILE]
+//
+// A server with tokens needs $CYCLE_CLAIMER_TOKEN; a TLS server needs
+// $CYCLE_CLAIMER_TLS_CA (PEM file), and with mutual TLS also
+// $CYCLE_CLAIMER_TLS_CERT and $CYCLE_CLAIMER_TLS_KEY.
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -21,6 +26,28 @@ ABSL_FLAG(absl::Duration, lease, absl::Seconds(30), "lease length");
 ABSL_FLAG(int, work_ms, 10, "time one rebalance takes");
 ABSL_FLAG(std::string, log, "", "append 'completed ID TOKEN' lines here");
 
+namespace {
+
+std::string Environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+// The contents of the file named by environment variable `name`; empty when
+// unset. Exits when it cannot be read.
+std::string FileFromEnvironment(const char* name) {
+  const std::string path = Environment(name);
+  if (path.empty()) return "";
+  std::ifstream file(path);
+  if (!file) {
+    std::cerr << "cannot read $" << name << " " << path << "\n";
+    std::exit(2);
+  }
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   sigset_t stop;
@@ -32,7 +59,16 @@ int main(int argc, char** argv) {
   using cycle_claimer::client::CycleClient;
   using cycle_claimer::client::RebalanceResult;
   using cycle_claimer::client::Worker;
-  CycleClient client = CycleClient::Insecure(absl::GetFlag(FLAGS_server));
+  const std::string token = Environment("CYCLE_CLAIMER_TOKEN");
+  const std::string ca = FileFromEnvironment("CYCLE_CLAIMER_TLS_CA");
+  CycleClient client =
+      ca.empty()
+          ? CycleClient::Insecure(absl::GetFlag(FLAGS_server),
+                                  absl::Seconds(30), token)
+          : CycleClient::Tls(absl::GetFlag(FLAGS_server), ca,
+                             FileFromEnvironment("CYCLE_CLAIMER_TLS_CERT"),
+                             FileFromEnvironment("CYCLE_CLAIMER_TLS_KEY"),
+                             absl::Seconds(30), token);
   std::ofstream log;
   if (!absl::GetFlag(FLAGS_log).empty()) {
     log.open(absl::GetFlag(FLAGS_log), std::ios::app);
