@@ -34,6 +34,10 @@ Worker::Worker(CycleClient& client, WorkerOptions options, Rebalance rebalance)
       options_(std::move(options)),
       rebalance_(std::move(rebalance)) {}
 
+void Worker::Report(WorkerEvent::Kind kind, const v1::Cycle& cycle) {
+  if (options_.on_event) options_.on_event(WorkerEvent{kind, cycle});
+}
+
 void Worker::Backoff(absl::Duration& delay) {
   absl::SleepFor(delay);
   delay = std::min(delay * 2, options_.max_backoff);
@@ -68,6 +72,7 @@ std::optional<v1::Cycle> Worker::Claim() {
         client_.ClaimNext(request);
     if (response.ok()) {
       if (!response->has_cycle()) return std::nullopt;
+      Report(WorkerEvent::Kind::kClaimed, response->cycle());
       return response->cycle();
     }
     if (!Transient(response.status())) {
@@ -91,12 +96,13 @@ bool Worker::Work(const v1::Cycle& cycle) {
                              absl::ToChronoNanoseconds(options_.lease / 3),
                              [&] { return done; })) {
       lock.unlock();
-      const absl::Status renewed =
-          client_.Renew(cycle.id(), cycle.lease_token(), options_.lease)
-              .status();
+      const absl::StatusOr<v1::Cycle> renewed =
+          client_.Renew(cycle.id(), cycle.lease_token(), options_.lease);
+      if (renewed.ok()) Report(WorkerEvent::Kind::kRenewed, *renewed);
       lock.lock();
-      if (renewed.code() == absl::StatusCode::kFailedPrecondition) {
+      if (renewed.status().code() == absl::StatusCode::kFailedPrecondition) {
         lost = true;
+        Report(WorkerEvent::Kind::kLeaseLost, cycle);
         return;
       }
     }
@@ -127,19 +133,32 @@ bool Worker::Work(const v1::Cycle& cycle) {
       request.set_rebalance_trade_id(result->rebalance_trade_id);
       request.set_total_net_profit_krw(result->total_net_profit_krw);
       request.set_total_net_profit_percent(result->total_net_profit_percent);
+      Report(WorkerEvent::Kind::kCompleting, cycle);
       status = client_.Complete(request).status();
     } else {
       std::string reason(result.status().message());
       if (reason.empty()) reason = result.status().ToString();
       status = client_.Fail(cycle.id(), cycle.lease_token(), reason).status();
     }
-    if (status.ok()) return result.ok();
+    if (status.ok()) {
+      Report(result.ok() ? WorkerEvent::Kind::kCompleted
+                         : WorkerEvent::Kind::kFailed,
+             cycle);
+      return result.ok();
+    }
     if (retry && status.code() == absl::StatusCode::kFailedPrecondition) {
       // The first attempt may have gone through with its answer lost.
       absl::StatusOr<v1::Cycle> now = client_.Get(cycle.id());
-      return now.ok() && result.ok() &&
-             now->status() == v1::CYCLE_STATUS_COMPLETED &&
-             now->lease_token() == cycle.lease_token();
+      const bool ours = now.ok() && result.ok() &&
+                        now->status() == v1::CYCLE_STATUS_COMPLETED &&
+                        now->lease_token() == cycle.lease_token();
+      Report(ours ? WorkerEvent::Kind::kCompleted
+                  : WorkerEvent::Kind::kLeaseLost,
+             cycle);
+      return ours;
+    }
+    if (status.code() == absl::StatusCode::kFailedPrecondition) {
+      Report(WorkerEvent::Kind::kLeaseLost, cycle);
     }
     if (!Transient(status)) return false;  // lease lost, or a bug to report
     Backoff(delay);

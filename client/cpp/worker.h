@@ -12,6 +12,20 @@
 
 namespace cycle_claimer::client {
 
+// What a Worker did, for logs and audits (WorkerOptions::on_event).
+struct WorkerEvent {
+  enum class Kind {
+    kClaimed,     // `cycle` is leased to this worker now
+    kRenewed,     // `cycle` carries the extended lease_expires_at
+    kLeaseLost,   // a renewal or completion was refused: abandoned
+    kCompleting,  // about to send the completion
+    kCompleted,   // the server accepted the completion
+    kFailed,      // the server accepted the failed attempt
+  };
+  Kind kind;
+  kimp::cycles::v1::Cycle cycle;
+};
+
 struct WorkerOptions {
   std::string worker_id;
   absl::Duration lease = absl::Minutes(5);
@@ -20,6 +34,8 @@ struct WorkerOptions {
   // Backoff after UNAVAILABLE (and other transient errors), doubling.
   absl::Duration min_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(10);
+  // Called (from the worker's threads) for every event; may be empty.
+  std::function<void(const WorkerEvent&)> on_event;
 };
 
 // What the user's function reports for a cycle it rebalanced. Fields left
@@ -59,6 +75,7 @@ class Worker {
   // was completed by this worker.
   bool Work(const kimp::cycles::v1::Cycle& cycle);
   void Backoff(absl::Duration& delay);
+  void Report(WorkerEvent::Kind kind, const kimp::cycles::v1::Cycle& cycle);
 
   CycleClient& client_;
   const WorkerOptions options_;

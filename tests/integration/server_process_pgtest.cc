@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/support/private_postgres.h"
 #include "tests/support/server_fixture.h"
 
 namespace cycle_claimer::testing {
@@ -33,24 +32,12 @@ namespace v1 = kimp::cycles::v1;
 constexpr char kWorkerToken[] = "w0rker-s3cret-7f3a9c";
 constexpr char kAdminToken[] = "adm1n-s3cret-51be02";
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 // The server binary, started with configuration in its environment and its
 // log in a file.
 class ServerProcess {
  public:
   ServerProcess(const std::string& database_url, const std::string& log_path)
-      : port_(FreePort()) {
+      : port_(FreeLoopbackPort()) {
     const std::vector<std::string> environment = {
         absl::StrCat("DATABASE_URL=", database_url),
         absl::StrCat("LISTEN_ADDRESS=127.0.0.1:", port_),

@@ -15,7 +15,9 @@ namespace {
 
 constexpr char kPgBin[] = "/usr/lib/postgresql/15/bin";
 
-int FreePort() {
+}  // namespace
+
+int FreeLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -29,6 +31,8 @@ int FreePort() {
   close(fd);
   return port;
 }
+
+namespace {
 
 // Prefix that runs a command as the owner of the data folder.
 std::string AsOwner() {
@@ -53,7 +57,7 @@ absl::StatusOr<std::unique_ptr<PrivatePostgres>> PrivatePostgres::Start() {
       return absl::InternalError("cannot chown the PostgreSQL folder");
     }
   }
-  const int port = FreePort();
+  const int port = FreeLoopbackPort();
   if (port == 0) return absl::InternalError("no free port");
   std::unique_ptr<PrivatePostgres> postgres(
       new PrivatePostgres(pattern, port));

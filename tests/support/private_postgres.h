@@ -8,6 +8,9 @@
 
 namespace cycle_claimer::testing {
 
+// A TCP port on 127.0.0.1 that nobody listens on right now.
+int FreeLoopbackPort();
+
 // A PostgreSQL 15 of one test's own, initialised in a temporary folder and
 // listening on a free loopback port, that the test may stop and start again
 // (the shared test database must not be stopped under other tests). As root
