@@ -35,8 +35,31 @@ export interface RebalanceResult {
   totalNetProfitPercent?: string;
 }
 
+/** TLS for CycleClient: PEM text as strings or Buffers. */
+export interface TlsOptions {
+  /** The CA certificate(s) that signed the server's; absent: the system's roots. */
+  ca?: string | Uint8Array;
+  /** This client's certificate chain, for mutual TLS; needs `key`. */
+  cert?: string | Uint8Array;
+  /** The private key of `cert`. */
+  key?: string | Uint8Array;
+}
+
+export interface CycleClientOptions {
+  /** Sent as `authorization: Bearer <token>` with every call; absent or empty: none. */
+  token?: string;
+  /** TLS (mutual with `cert` and `key`); absent: plaintext. */
+  tls?: TlsOptions;
+  /** Channel credentials of your own, instead of `tls`. */
+  credentials?: ChannelCredentials;
+  /** Deadline of each call in ms (a long poll adds its wait); default 30000. */
+  deadlineMs?: number;
+}
+
 export class CycleClient {
-  constructor(address?: string, options?: { credentials?: ChannelCredentials; deadlineMs?: number });
+  /** `address` is "host:port", default "localhost:50051". Throws a TypeError
+   *  when `tls` and `credentials` are both given, or `tls.cert` without `tls.key`. */
+  constructor(address?: string, options?: CycleClientOptions);
   close(): void;
   claim(request: { workerId: string; leaseMs?: number; waitMs?: number; requestId?: string }): Promise<ArbitrageCycle | null>;
   claimBatch(request: { workerId: string; maxCycles: number; leaseMs?: number; waitMs?: number }): Promise<ArbitrageCycle[]>;

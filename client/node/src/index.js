@@ -54,12 +54,37 @@ function toArbitrageCycle(cycle) {
   };
 }
 
+// The channel credentials for CycleClient's options: plaintext without
+// options.tls, else TLS trusting tls.ca and, for mutual TLS, presenting
+// tls.cert with tls.key.
+function channelCredentials({ tls, credentials }) {
+  if (credentials && tls) throw new TypeError('CycleClient: give options.tls or options.credentials, not both');
+  if (credentials) return credentials;
+  if (!tls) return grpc.credentials.createInsecure();
+  if (!tls.cert !== !tls.key) throw new TypeError('CycleClient: options.tls.cert and options.tls.key go together');
+  const pem = (value) => (value ? Buffer.from(value) : null);
+  return grpc.credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
+}
+
 class CycleClient {
-  // address: "host:port"; options.credentials defaults to plaintext;
-  // options.deadlineMs bounds each call (a long poll adds its wait).
+  // Private, so that logging the client does not print the token.
+  #metadata = new grpc.Metadata();
+
+  // address: "host:port". options (all optional):
+  //   token: a bearer token, sent as "authorization: Bearer <token>" with
+  //     every call (servers started with tokens refuse calls without one);
+  //   tls: {ca, cert, key}, PEM strings or Buffers: TLS trusting ca (absent:
+  //     the system's roots), presenting cert with key for mutual TLS; without
+  //     tls the channel is plaintext;
+  //   credentials: grpc ChannelCredentials of your own, instead of tls;
+  //   deadlineMs: bounds each call (a long poll adds its wait), 30000.
   constructor(address = 'localhost:50051', options = {}) {
-    const credentials = options.credentials || grpc.credentials.createInsecure();
+    const credentials = channelCredentials(options);
     this.deadlineMs = options.deadlineMs || 30000;
+    // Metadata on each call rather than call credentials, which grpc-js
+    // refuses to compose with plaintext channels: one way for both, as the
+    // C++ client does.
+    if (options.token) this.#metadata.set('authorization', `Bearer ${options.token}`);
     this.cycles = new v1.CycleService(address, credentials);
     this.admin = new v1.CycleAdminService(address, credentials, { channelOverride: this.cycles.getChannel() });
   }
@@ -71,7 +96,7 @@ class CycleClient {
   call(stub, method, request, extraMs = 0) {
     return new Promise((resolve, reject) => {
       const deadline = new Date(Date.now() + this.deadlineMs + extraMs);
-      stub[method](request, { deadline }, (error, response) => (error ? reject(error) : resolve(response)));
+      stub[method](request, this.#metadata.clone(), { deadline }, (error, response) => (error ? reject(error) : resolve(response)));
     });
   }
 

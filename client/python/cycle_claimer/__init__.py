@@ -39,18 +39,65 @@ class RebalanceResult:
         self.total_net_profit_percent = total_net_profit_percent
 
 
+def _pem(value):
+    """PEM text as bytes, as grpc.ssl_channel_credentials takes it."""
+    if value is None or isinstance(value, bytes):
+        return value
+    return value.encode()
+
+
 class CycleClient:
     """Every RPC of CycleService and CycleAdminService; errors raise
-    grpc.RpcError with the server's code (FAILED_PRECONDITION: lease lost)."""
+    grpc.RpcError with the server's code (FAILED_PRECONDITION: lease lost;
+    UNAUTHENTICATED: no valid token; PERMISSION_DENIED: a worker token on
+    CycleAdminService). Thread-safe, as grpc channels are."""
 
-    def __init__(self, target="localhost:50051", deadline=30.0, channel=None):
-        self.channel = channel or grpc.insecure_channel(target)
+    def __init__(self, target="localhost:50051", deadline=30.0, channel=None, *,
+                 token=None, tls=False, server_ca_pem=None, client_cert_pem=None,
+                 client_key_pem=None):
+        """A client of the server at target ("host:port").
+
+        deadline: seconds each call may take (a long poll adds its wait).
+        token: a bearer token, sent as "authorization: Bearer <token>" with
+            every call (servers started with tokens refuse calls without
+            one); None or "": no token.
+        tls, server_ca_pem, client_cert_pem, client_key_pem: TLS when tls is
+            true or any PEM is given (bytes or str), trusting server_ca_pem
+            (None: the system's roots) and, for mutual TLS, presenting
+            client_cert_pem with client_key_pem. Otherwise plaintext.
+        channel: a grpc.Channel of your own instead of target and TLS.
+
+        Raises ValueError for a certificate without its key (or the other
+        way round), or for a channel given together with TLS options.
+        """
+        pems = (server_ca_pem, client_cert_pem, client_key_pem)
+        use_tls = tls or any(pem is not None for pem in pems)
+        if (client_cert_pem is None) != (client_key_pem is None):
+            raise ValueError("client_cert_pem and client_key_pem go together")
+        if channel is not None and use_tls:
+            raise ValueError("give channel or TLS options, not both")
+        if channel is None:
+            if use_tls:
+                credentials = grpc.ssl_channel_credentials(
+                    root_certificates=_pem(server_ca_pem),
+                    private_key=_pem(client_key_pem),
+                    certificate_chain=_pem(client_cert_pem))
+                channel = grpc.secure_channel(target, credentials)
+            else:
+                channel = grpc.insecure_channel(target)
+        self.channel = channel
         self.cycles = cycles_pb2_grpc.CycleServiceStub(self.channel)
         self.admin = cycles_pb2_grpc.CycleAdminServiceStub(self.channel)
         self.deadline = deadline
+        # Metadata on each call rather than call credentials, which grpc
+        # refuses on plaintext channels: one way for both, as the C++ client.
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     def close(self):
         self.channel.close()
+
+    def _call(self, method, request, wait=0.0):
+        return method(request, timeout=self.deadline + wait, metadata=self._metadata)
 
     def claim(self, worker_id, lease=None, wait=0.0, request_id=""):
         """The oldest claimable cycle leased to worker_id, or None."""
@@ -60,14 +107,14 @@ class CycleClient:
             request.lease_duration.CopyFrom(_duration(lease))
         if wait:
             request.wait_timeout.CopyFrom(_duration(wait))
-        response = self.cycles.ClaimNextCycle(request, timeout=self.deadline + wait)
+        response = self._call(self.cycles.ClaimNextCycle, request, wait)
         return response.cycle if response.HasField("cycle") else None
 
     def renew(self, cycle_id, lease_token, lease=None):
         request = cycles_pb2.RenewLeaseRequest(cycle_id=cycle_id, lease_token=lease_token)
         if lease:
             request.lease_duration.CopyFrom(_duration(lease))
-        return self.cycles.RenewLease(request, timeout=self.deadline).cycle
+        return self._call(self.cycles.RenewLease, request).cycle
 
     def complete(self, cycle_id, lease_token, result=None):
         result = result or RebalanceResult()
@@ -76,25 +123,25 @@ class CycleClient:
             rebalance_trade_id=result.rebalance_trade_id,
             total_net_profit_krw=result.total_net_profit_krw,
             total_net_profit_percent=result.total_net_profit_percent)
-        return self.cycles.CompleteCycle(request, timeout=self.deadline).cycle
+        return self._call(self.cycles.CompleteCycle, request).cycle
 
     def fail(self, cycle_id, lease_token, reason, permanent=False):
         request = cycles_pb2.FailCycleRequest(cycle_id=cycle_id, lease_token=lease_token,
                                               reason=reason, permanent=permanent)
-        return self.cycles.FailCycle(request, timeout=self.deadline).cycle
+        return self._call(self.cycles.FailCycle, request).cycle
 
     def release(self, cycle_id, lease_token):
         request = cycles_pb2.ReleaseCycleRequest(cycle_id=cycle_id, lease_token=lease_token)
-        return self.cycles.ReleaseCycle(request, timeout=self.deadline).cycle
+        return self._call(self.cycles.ReleaseCycle, request).cycle
 
     def get(self, cycle_id):
         request = cycles_pb2.GetCycleRequest(id=cycle_id)
-        return self.admin.GetCycle(request, timeout=self.deadline).cycle
+        return self._call(self.admin.GetCycle, request).cycle
 
     def create(self, initial_investment_krw="", initial_trade_id=""):
         request = cycles_pb2.CreateCycleRequest(initial_investment_krw=initial_investment_krw,
                                                 initial_trade_id=initial_trade_id)
-        return self.admin.CreateCycle(request, timeout=self.deadline).cycle
+        return self._call(self.admin.CreateCycle, request).cycle
 
 
 class Worker:
@@ -187,7 +234,12 @@ class Worker:
                 if (retry and failure is None
                         and error.code() == grpc.StatusCode.FAILED_PRECONDITION):
                     # The first attempt may have gone through, its answer lost.
-                    now = self.client.get(cycle.id)
+                    # A worker token may not ask (PERMISSION_DENIED): then
+                    # count it as lost, as the C++ and Node Workers do.
+                    try:
+                        now = self.client.get(cycle.id)
+                    except grpc.RpcError:
+                        return False
                     return (now.status == cycles_pb2.CYCLE_STATUS_COMPLETED
                             and now.lease_token == cycle.lease_token)
                 if error.code() not in _TRANSIENT:

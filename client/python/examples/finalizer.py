@@ -3,6 +3,10 @@ by sleeping WORK_MS, then completes it. SIGTERM/SIGINT stop it cleanly.
 
   PYTHONPATH=build/client/python/gen:client/python \
   SERVER=localhost:50051 WORKER=fin-1 python3 client/python/examples/finalizer.py
+
+A server with tokens needs $CYCLE_CLAIMER_TOKEN; a TLS server needs
+$CYCLE_CLAIMER_TLS_CA (PEM file), and with mutual TLS also
+$CYCLE_CLAIMER_TLS_CERT and $CYCLE_CLAIMER_TLS_KEY.
 """
 
 import os
@@ -11,7 +15,23 @@ import time
 
 from cycle_claimer import CycleClient, RebalanceResult, Worker
 
-client = CycleClient(os.environ.get("SERVER", "localhost:50051"))
+
+def read_pem(variable):
+    """The bytes of the file named by environment variable `variable`, or None."""
+    path = os.environ.get(variable)
+    if not path:
+        return None
+    with open(path, "rb") as pem:
+        return pem.read()
+
+
+tls_ca = read_pem("CYCLE_CLAIMER_TLS_CA")
+client = CycleClient(
+    os.environ.get("SERVER", "localhost:50051"),
+    token=os.environ.get("CYCLE_CLAIMER_TOKEN"),
+    server_ca_pem=tls_ca,
+    client_cert_pem=read_pem("CYCLE_CLAIMER_TLS_CERT") if tls_ca else None,
+    client_key_pem=read_pem("CYCLE_CLAIMER_TLS_KEY") if tls_ca else None)
 log = os.environ.get("LOG")
 
 
