@@ -179,6 +179,7 @@ class Bench {
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.plaintext = true;
+    options.drain_period = absl::ZeroDuration();  // no callers left to drain
     options.database_url = url_;
     options.pool_size = 8;
     options.coalesce = coalesce;

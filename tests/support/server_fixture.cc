@@ -17,6 +17,9 @@ ServerOptions ServerTest::DefaultOptions() const {
   options.database_url = db_.url();
   options.pool_size = 8;
   options.index_check_interval = absl::Milliseconds(200);
+  // In-process tests stop servers often; the drain is tested through the
+  // binary (server_process_pgtest).
+  options.drain_period = absl::ZeroDuration();
   return options;
 }
 
