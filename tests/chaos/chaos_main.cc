@@ -154,10 +154,11 @@ class Chaos {
 
     // Livelock bound: the work itself at full parallelism, four times over,
     // plus 20 leases' worth of take-overs and restarts, plus a minute.
-    const absl::Duration work = absl::Milliseconds(27) * config_.cycles /
+    // Mean task: 9 in 10 cycles 5-50 ms, 1 in 10 600-1500 ms.
+    const absl::Duration work = absl::Milliseconds(130) * config_.cycles /
                                 config_.workers;
-    const absl::Duration bound =
-        4 * work + 20 * config_.lease + absl::Seconds(60);
+    const absl::Duration bound = absl::Trunc(
+        3 * work + 20 * config_.lease + absl::Seconds(60), absl::Seconds(1));
     started_ = absl::Now();
     int64_t remaining = config_.cycles;
     while (remaining > 0 && absl::Now() - started_ < bound) {
@@ -322,10 +323,21 @@ class Chaos {
       worker.restart_at = absl::Now() + absl::Milliseconds(200);
       ++faults_["SIGKILL worker (restarted)"];
     } else if (roll < 50 && running.size() > 1) {
-      WorkerProcess& worker = workers_[running[pick(running.size())]];
+      // Preferably a worker in the middle of a slow cycle (its last event a
+      // renewal): resumed after 1.2 to 2 leases, while the cycle's next
+      // holder still works on it, it tries to complete with a stale token.
+      std::vector<int> renewing;
+      for (int index : running) {
+        if (LastEvent(index) == "renewed") renewing.push_back(index);
+      }
+      const std::vector<int>& from = renewing.empty() ? running : renewing;
+      WorkerProcess& worker = workers_[from[pick(from.size())]];
       kill(worker.pid, SIGSTOP);
       worker.stopped = true;
-      worker.resume_at = absl::Now() + config_.lease * 2;
+      worker.resume_at =
+          absl::Now() +
+          config_.lease *
+              std::uniform_real_distribution<double>(1.2, 2.0)(random_);
       ++faults_["SIGSTOP worker past its lease, then SIGCONT"];
     } else if (roll < 65 && replicas_up > 1) {
       const int index = pick(replicas_.size());
@@ -354,6 +366,15 @@ class Chaos {
         ++faults_["fast PostgreSQL restart"];
       }
     }
+  }
+
+  // The kind of the last event in worker `index`'s log ("" for none).
+  std::string LastEvent(int index) const {
+    std::ifstream file(
+        absl::StrCat(config_.dir, "/", WorkerId(index), ".events"));
+    std::string line, last;
+    while (std::getline(file, line)) last = line;
+    return last.substr(0, last.find(' '));
   }
 
   std::vector<Event> ReadEvents() {

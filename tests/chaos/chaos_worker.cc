@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -29,6 +30,10 @@ ABSL_FLAG(std::string, worker, "", "worker id");
 ABSL_FLAG(absl::Duration, lease, absl::Seconds(2), "lease length");
 ABSL_FLAG(int, min_task_ms, 5, "shortest task");
 ABSL_FLAG(int, max_task_ms, 50, "longest task");
+ABSL_FLAG(int, slow_percent, 10,
+          "cycles (chosen by id, so every holder of one is slow) whose task "
+          "takes 600 to 1500 ms: a lease renews while they run, and a worker "
+          "stopped past its lease resumes while the next holder still works");
 ABSL_FLAG(std::string, log, "", "event log to append to");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the task times");
 
@@ -111,9 +116,14 @@ int main(int argc, char** argv) {
                                              absl::GetFlag(FLAGS_max_task_ms));
   cycle_claimer::client::Worker worker(
       client, options,
-      [&](const v1::Cycle&) -> absl::StatusOr<
-                                cycle_claimer::client::RebalanceResult> {
-        absl::SleepFor(absl::Milliseconds(task_ms(random)));
+      [&](const v1::Cycle& cycle) -> absl::StatusOr<
+                                     cycle_claimer::client::RebalanceResult> {
+        const bool slow = std::hash<std::string>()(cycle.id()) % 100 <
+                          static_cast<std::size_t>(
+                              absl::GetFlag(FLAGS_slow_percent));
+        absl::SleepFor(absl::Milliseconds(
+            slow ? std::uniform_int_distribution<int>(600, 1500)(random)
+                 : task_ms(random)));
         cycle_claimer::client::RebalanceResult result;
         result.total_net_profit_krw = "1.0";
         return result;
