@@ -2,7 +2,8 @@
 // SIGTERM answers waiting long polls with no cycle, lets calls in flight
 // finish and exits 0, and no lease is left held by a call whose caller never
 // got its answer. Logs are one JSON object per line and never carry a
-// bearer token.
+// bearer token. A malformed DATABASE_URL stops the start, its password
+// unlogged.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -306,6 +307,21 @@ TEST_F(ServerProcessTest, SigtermDuringLoadLeavesNoLeaseWithoutItsAnswer) {
       "    assert {\"time\", \"level\", \"msg\"} <= record.keys(), n\n' ",
       log_path);
   EXPECT_EQ(std::system(check.c_str()), 0) << "not one JSON object per line";
+}
+
+TEST_F(ServerProcessTest, MalformedDatabaseUrlStopsTheStartWithoutItsPassword) {
+  constexpr char kPassword[] = "hunter2-s3cret";
+  const std::string log_path = LogPath();
+  ServerProcess server(
+      absl::StrCat("postgresql://kimp:", kPassword, "@[::1/kimp"), log_path);
+  EXPECT_EQ(server.AwaitExit(absl::Seconds(20)), 1);
+  const std::vector<std::string> lines = LogLines(log_path);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"level\":\"critical\""), std::string::npos);
+  EXPECT_NE(lines[0].find("DATABASE_URL is not a PostgreSQL connection URL"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_EQ(lines[0].find("hunter"), std::string::npos) << lines[0];
 }
 
 }  // namespace
