@@ -52,7 +52,7 @@ class ServerProcess {
  public:
   ServerProcess(const std::string& database_url, const std::string& log_path)
       : port_(FreePort()) {
-    const std::vector<std::string> environment = {
+    std::vector<std::string> environment = {
         absl::StrCat("DATABASE_URL=", database_url),
         absl::StrCat("LISTEN_ADDRESS=127.0.0.1:", port_),
         "PLAINTEXT=true",
@@ -63,6 +63,13 @@ class ServerProcess {
                      kAdminToken),
         "PATH=/usr/bin:/bin",
     };
+    // Sanitizer builds (scripts/test.sh --sanitize) pass their options on.
+    for (const char* name :
+         {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"}) {
+      if (const char* value = std::getenv(name)) {
+        environment.push_back(absl::StrCat(name, "=", value));
+      }
+    }
     pid_ = fork();
     if (pid_ == 0) {
       const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
