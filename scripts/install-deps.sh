@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages cycle-claimer needs to build, test and run,
 # skipping apt entirely when they are all present. Needs root (or sudo).
+# --clang also installs clang 14 with its sanitizer and libFuzzer runtimes,
+# for scripts/fuzz.sh and the sanitizer builds of scripts/test.sh (the
+# container build does without them).
 set -euo pipefail
 
 packages=(
@@ -11,6 +14,10 @@ packages=(
   postgresql-15 postgresql-client-15 pgbouncer
   python3 python3-grpcio python3-protobuf
 )
+
+if [ "${1:-}" = --clang ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 # Node.js and npm run the npm-registry tools under tools/ (buf). A machine
 # that already has them (any recent version) keeps its own.

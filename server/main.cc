@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/config/config.h"
 #include "server/service/claimer_server.h"
 #include "server/telemetry/logging.h"
 
@@ -114,49 +115,11 @@ ABSL_FLAG(std::string, log_level, "info",
 
 namespace {
 
-// Environment variables that set a flag's value; the command line wins.
-// DATABASE_URL and DIRECT_DATABASE_URL are read apart (DatabaseUrl): set as a
-// flag's value they would be printed, password and all, by --help.
-const std::vector<std::pair<const char*, const char*>> kFlagEnvironment = {
-    {"listen", "LISTEN_ADDRESS"},
-    {"pool_size", "POOL_SIZE"},
-    {"prepared_statements", "PREPARED_STATEMENTS"},
-    {"default_lease", "DEFAULT_LEASE"},
-    {"max_lease", "MAX_LEASE"},
-    {"max_attempts", "MAX_ATTEMPTS"},
-    {"retry_base_delay", "RETRY_BASE_DELAY"},
-    {"max_wait_timeout", "MAX_WAIT_TIMEOUT"},
-    {"coalesce", "COALESCE"},
-    {"migrate", "MIGRATE"},
-    {"index_check_interval", "INDEX_CHECK_INTERVAL"},
-    {"demo_cycles", "DEMO_CYCLES"},
-    {"shutdown_grace", "SHUTDOWN_GRACE"},
-    {"shutdown_drain", "SHUTDOWN_DRAIN"},
-    {"tls_cert", "TLS_CERT"},
-    {"tls_key", "TLS_KEY"},
-    {"tls_client_ca", "TLS_CLIENT_CA"},
-    {"plaintext", "PLAINTEXT"},
-    {"tokens_file", "TOKENS_FILE"},
-    {"health_check_interval", "HEALTH_CHECK_INTERVAL"},
-    {"statement_timeout", "STATEMENT_TIMEOUT"},
-    {"max_message_bytes", "MAX_MESSAGE_BYTES"},
-    {"max_long_polls", "MAX_LONG_POLLS"},
-    {"max_long_polls_per_worker", "MAX_LONG_POLLS_PER_WORKER"},
-    {"metrics_addr", "METRICS_ADDR"},
-    {"stats_interval", "STATS_INTERVAL"},
-    {"log_format", "LOG_FORMAT"},
-    {"log_level", "LOG_LEVEL"},
-};
-
-// The URL given by `flag`, else by the environment variable `variable`.
-std::string DatabaseUrl(const absl::Flag<std::string>& flag,
-                        const char* variable) {
-  std::string url = absl::GetFlag(flag);
-  if (url.empty()) {
-    const char* from_environment = std::getenv(variable);
-    if (from_environment != nullptr) url = from_environment;
-  }
-  return url;
+// Gives a flag of this file the text of its environment variable.
+bool SetFlag(absl::string_view name, absl::string_view value,
+             std::string* error) {
+  absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  return flag != nullptr && flag->ParseFrom(value, error);
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& flag,
@@ -218,20 +181,6 @@ absl::StatusOr<std::shared_ptr<const cycle_claimer::TokenRegistry>> Tokens() {
       *std::move(tokens));
 }
 
-bool ApplyEnvironment() {
-  for (const auto& [flag_name, variable] : kFlagEnvironment) {
-    const char* value = std::getenv(variable);
-    if (value == nullptr) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(flag_name);
-    std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      std::cerr << "invalid " << variable << ": " << error << "\n";
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -247,7 +196,15 @@ int main(int argc, char** argv) {
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
-  if (!ApplyEnvironment()) return 2;
+  // Environment variables set flags; the command line wins.
+  const cycle_claimer::Environment environment =
+      cycle_claimer::ProcessEnvironment();
+  if (const absl::Status applied =
+          cycle_claimer::ApplyEnvironment(environment, SetFlag);
+      !applied.ok()) {
+    std::cerr << applied.message() << "\n";
+    return 2;
+  }
   absl::ParseCommandLine(argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
@@ -271,9 +228,21 @@ int main(int argc, char** argv) {
 
   cycle_claimer::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.database_url = DatabaseUrl(FLAGS_database_url, "DATABASE_URL");
-  options.direct_database_url =
-      DatabaseUrl(FLAGS_direct_database_url, "DIRECT_DATABASE_URL");
+  absl::StatusOr<std::string> database_url = cycle_claimer::DatabaseUrl(
+      "database_url", absl::GetFlag(FLAGS_database_url), "DATABASE_URL",
+      environment);
+  absl::StatusOr<std::string> direct_database_url = cycle_claimer::DatabaseUrl(
+      "direct_database_url", absl::GetFlag(FLAGS_direct_database_url),
+      "DIRECT_DATABASE_URL", environment);
+  for (const absl::StatusOr<std::string>* url :
+       {&database_url, &direct_database_url}) {
+    if (!url->ok()) {
+      spdlog::critical("cannot start: {}", url->status().ToString());
+      return 1;
+    }
+  }
+  options.database_url = *std::move(database_url);
+  options.direct_database_url = *std::move(direct_database_url);
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
   options.prepared_statements = absl::GetFlag(FLAGS_prepared_statements);
   options.policy.default_lease = absl::GetFlag(FLAGS_default_lease);

@@ -11,12 +11,19 @@ namespace {
 // Keeps error messages short and printable whatever the client sent.
 std::string Quote(absl::string_view text) {
   constexpr std::size_t kShown = 40;
+  std::size_t cut = std::min(text.size(), kShown);
+  // Never cut a UTF-8 character in two: the message is sent as gRPC status
+  // text and written to (JSON) logs.
+  while (cut > 0 && cut < text.size() &&
+         (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) {
+    --cut;
+  }
   std::string shown;
-  for (char ch : text.substr(0, kShown)) {
+  for (char ch : text.substr(0, cut)) {
     const auto byte = static_cast<unsigned char>(ch);
     shown += (byte < 0x20 || byte == 0x7f) ? '?' : ch;
   }
-  if (text.size() > kShown) shown += "...";
+  if (text.size() > cut) shown += "...";
   return absl::StrCat("\"", shown, "\"");
 }
 

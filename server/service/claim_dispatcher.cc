@@ -146,7 +146,7 @@ void ClaimDispatcher::StartRounds(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   for (auto& [calls, generation] : rounds) {
     const bool queued =
-        executor_.Submit([this, calls, generation = generation] {
+        executor_.Submit([this, calls = calls, generation = generation] {
           RunRound(calls, generation);
         });
     if (!queued) {

@@ -2,7 +2,8 @@
 // SIGTERM answers waiting long polls with no cycle, lets calls in flight
 // finish and exits 0, and no lease is left held by a call whose caller never
 // got its answer. Logs are one JSON object per line and never carry a
-// bearer token.
+// bearer token. A malformed DATABASE_URL stops the start, its password
+// unlogged.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -38,7 +39,7 @@ class ServerProcess {
  public:
   ServerProcess(const std::string& database_url, const std::string& log_path)
       : port_(FreeLoopbackPort()) {
-    const std::vector<std::string> environment = {
+    std::vector<std::string> environment = {
         absl::StrCat("DATABASE_URL=", database_url),
         absl::StrCat("LISTEN_ADDRESS=127.0.0.1:", port_),
         "PLAINTEXT=true",
@@ -49,6 +50,13 @@ class ServerProcess {
                      kAdminToken),
         "PATH=/usr/bin:/bin",
     };
+    // Sanitizer builds (scripts/test.sh --sanitize) pass their options on.
+    for (const char* name :
+         {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"}) {
+      if (const char* value = std::getenv(name)) {
+        environment.push_back(absl::StrCat(name, "=", value));
+      }
+    }
     pid_ = fork();
     if (pid_ == 0) {
       const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
@@ -293,6 +301,21 @@ TEST_F(ServerProcessTest, SigtermDuringLoadLeavesNoLeaseWithoutItsAnswer) {
       "    assert {\"time\", \"level\", \"msg\"} <= record.keys(), n\n' ",
       log_path);
   EXPECT_EQ(std::system(check.c_str()), 0) << "not one JSON object per line";
+}
+
+TEST_F(ServerProcessTest, MalformedDatabaseUrlStopsTheStartWithoutItsPassword) {
+  constexpr char kPassword[] = "hunter2-s3cret";
+  const std::string log_path = LogPath();
+  ServerProcess server(
+      absl::StrCat("postgresql://kimp:", kPassword, "@[::1/kimp"), log_path);
+  EXPECT_EQ(server.AwaitExit(absl::Seconds(20)), 1);
+  const std::vector<std::string> lines = LogLines(log_path);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"level\":\"critical\""), std::string::npos);
+  EXPECT_NE(lines[0].find("DATABASE_URL is not a PostgreSQL connection URL"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_EQ(lines[0].find("hunter"), std::string::npos) << lines[0];
 }
 
 }  // namespace

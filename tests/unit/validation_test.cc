@@ -82,6 +82,15 @@ TEST(CheckDecimalTest, RefusesWhatWouldBeRoundedOrIsNotADecimal) {
   EXPECT_FALSE(CheckDecimal("total_net_profit_percent", "1000000", 10, 4).ok());
 }
 
+TEST(ParseUuidTest, QuotesLongTextCutBetweenUtf8Characters) {
+  // 39 ASCII bytes, then a 3-byte character across the 40-byte cut: found by
+  // tests/fuzz/validation_fuzz. Messages go to gRPC status text and JSON logs.
+  const std::string text = std::string(39, 'x') + "\xea\xb0\x80" + "yz";
+  auto parsed = ParseUuid("cycle_id", text);
+  EXPECT_THAT(std::string(parsed.status().message()),
+              HasSubstr("\"" + std::string(39, 'x') + "...\""));
+}
+
 TEST(CheckLeaseTokenTest, OnlyPositiveTokensWereEverIssued) {
   EXPECT_TRUE(CheckLeaseToken("lease_token", 1).ok());
   EXPECT_FALSE(CheckLeaseToken("lease_token", 0).ok());
