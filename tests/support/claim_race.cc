@@ -103,8 +103,18 @@ void RunClaimRace(
   std::vector<std::thread> workers;
   for (int w = 0; w < kWorkers; ++w) {
     workers.emplace_back([&, w] {
-      client::CycleClient client(new_channel());
-      auto stub = v1::CycleService::NewStub(new_channel());
+      // Connected before the race: 128 channels dialling at once may see a
+      // refused first attempt, which gRPC retries with backoff; a worker
+      // that called meanwhile would get UNAVAILABLE, and this test is about
+      // claims, not connection set-up.
+      auto claim_channel = new_channel();
+      auto stub_channel = new_channel();
+      for (const auto& channel : {claim_channel, stub_channel}) {
+        channel->WaitForConnected(std::chrono::system_clock::now() +
+                                  std::chrono::seconds(30));
+      }
+      client::CycleClient client(claim_channel);
+      auto stub = v1::CycleService::NewStub(stub_channel);
       const std::string worker_id = absl::StrCat("worker-", w);
       for (;;) {
         auto claimed = ClaimSome(client, *stub, worker_id, kBatch);
