@@ -23,27 +23,10 @@
 #include "absl/strings/substitute.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/support/private_postgres.h"
 
 namespace cycle_claimer::testing {
 namespace {
-
-// A TCP port on 127.0.0.1 nobody listens on right now.
-absl::StatusOr<int> FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError("cannot open a socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  if (port < 0) return absl::InternalError("cannot find a free port");
-  return port;
-}
 
 absl::Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream file(path);
@@ -80,9 +63,8 @@ absl::StatusOr<std::unique_ptr<PgBouncer>> PgBouncer::Start(
         "PgBouncer refuses to run as root, and there is no postgres user to "
         "run it as");
   }
-  absl::StatusOr<int> port = FreePort();
-  if (!port.ok()) return port.status();
-  bouncer->port_ = *port;
+  bouncer->port_ = FreeLoopbackPort();
+  if (bouncer->port_ == 0) return absl::InternalError("cannot find a free port");
 
   std::string dir = (std::filesystem::temp_directory_path() /
                      "cycle-claimer-pgbouncer.XXXXXX")
