@@ -60,7 +60,8 @@ ABSL_FLAG(bool, migrate, true,
           "Apply the schema migrations at start. Env: MIGRATE.");
 ABSL_FLAG(absl::Duration, index_check_interval, absl::Seconds(30),
           "How often to check (and re-create) the claim index on "
-          "arbitrage_cycles. Env: INDEX_CHECK_INTERVAL.");
+          "arbitrage_cycles, and that it has planner statistics (ANALYZE "
+          "when it has rows but none). Env: INDEX_CHECK_INTERVAL.");
 ABSL_FLAG(int, demo_cycles, 0,
           "Insert this many AWAITING_REBALANCE cycles at start (demos). Env: "
           "DEMO_CYCLES.");

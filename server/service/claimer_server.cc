@@ -180,6 +180,15 @@ void ClaimerServer::KeepIndex() {
           "re-created {} missing index(es)/trigger on arbitrage_cycles",
           *built);
     }
+    const absl::StatusOr<bool> analyzed = schema_.EnsureClaimStatistics();
+    if (!analyzed.ok()) {
+      spdlog::warn("statistics check failed: {}",
+                   analyzed.status().ToString());
+    } else if (*analyzed) {
+      spdlog::info(
+          "analyzed arbitrage_cycles: it had rows but no statistics for the "
+          "claim's plan");
+    }
     lock.lock();
     stop_.wait_for(lock,
                    absl::ToChronoNanoseconds(options_.index_check_interval),

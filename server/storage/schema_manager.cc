@@ -132,6 +132,35 @@ absl::StatusOr<int> SchemaManager::EnsureKeptObjects() {
       });
 }
 
+absl::StatusOr<bool> SchemaManager::EnsureClaimStatistics() {
+  return WithConnection(
+      database_url_, [](pqxx::connection& connection) -> absl::StatusOr<bool> {
+        Prepare(connection,
+                {sql::kClaimStatisticsMissing, sql::kTryLockIndexMaintenance});
+        pqxx::nontransaction tx(connection);
+        const auto missing = [&] {
+          return tx.exec_prepared(Name(sql::kClaimStatisticsMissing))[0]
+                     ["missing"]
+              .as<bool>();
+        };
+        if (!missing()) return false;
+        if (!tx.exec_prepared(Name(sql::kTryLockIndexMaintenance))[0]["locked"]
+                 .as<bool>()) {
+          return false;  // another replica is at it
+        }
+        tx.exec(std::string(sql::kMaintenanceSession.text));
+        if (!missing()) return false;
+        tx.exec(std::string(sql::kAnalyzeCycles.text));
+        if (missing()) {
+          // PostgreSQL skips the table, with a warning, for a non-owner.
+          return absl::FailedPreconditionError(
+              "ANALYZE public.arbitrage_cycles left no statistics (is the "
+              "service's role the table's owner?); waiting for autovacuum");
+        }
+        return true;
+      });
+}
+
 absl::StatusOr<bool> SchemaManager::IndexPresent(const std::string& name) {
   return WithConnection(
       database_url_,

@@ -35,6 +35,11 @@ class SchemaManager {
   // maintenance lock.
   absl::StatusOr<int> EnsureKeptObjects();
 
+  // Runs ANALYZE on arbitrage_cycles when it has rows but no statistics on
+  // status (the claim's plan depends on them), under the maintenance lock.
+  // Returns whether it ran; false also when another replica holds the lock.
+  absl::StatusOr<bool> EnsureClaimStatistics();
+
   // Whether index `name` exists and is valid.
   absl::StatusOr<bool> IndexPresent(const std::string& name);
 

@@ -2,9 +2,11 @@
 // nothing that exists, creates exactly TypeORM's table where none exists, and
 // the claim index survives synchronize dropping it under load.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -13,8 +15,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/sql/sql_catalog.h"
+#include "server/storage/pg_pool.h"
 #include "server/storage/schema_manager.h"
 #include "tests/support/server_fixture.h"
 
@@ -152,6 +156,71 @@ TEST_F(MigrationTest, ConcurrentReplicasMigrateOnce) {
   EXPECT_EQ(db_.Scalar<size_t>(
                 "SELECT count(*) FROM cycle_claimer.schema_migrations"),
             std::size(sql::kMigrations));
+}
+
+// The plan PostgreSQL makes now for a claim of `slots` slots, as text.
+std::string ClaimPlan(TestDatabase& db, int slots) {
+  std::string text(sql::kClaimCycles.text);
+  const std::size_t marker = text.find(kSlotsMarker);
+  text.replace(marker, std::strlen(kSlotsMarker), std::to_string(slots));
+  std::vector<std::string> workers(slots, "w"), requests(slots, "");
+  std::vector<int64_t> leases(slots, 30'000'000);
+  const auto array = [](const auto& items) {
+    return absl::StrCat("{", absl::StrJoin(items, ",", [](std::string* out,
+                                                          const auto& item) {
+                          absl::StrAppend(out, "\"", item, "\"");
+                        }),
+                        "}");
+  };
+  auto connection = db.Connect();
+  pqxx::nontransaction tx(*connection);
+  std::string plan;
+  for (const pqxx::row& row :
+       tx.exec_params(absl::StrCat("EXPLAIN ", text), array(workers),
+                      array(leases), array(requests), 5, 300'000'000)) {
+    absl::StrAppend(&plan, row[0].c_str(), "\n");
+  }
+  return plan;
+}
+
+TEST_F(MigrationTest, TableWithRowsButNoStatisticsIsAnalyzedForTheClaim) {
+  SchemaManager schema(db_.url());
+  ASSERT_TRUE(schema.Migrate().ok());
+  ASSERT_TRUE(schema.EnsureKeptObjects().ok());  // the claim index
+  // Autovacuum would gather them too, up to a minute later; not here.
+  db_.Exec("ALTER TABLE arbitrage_cycles SET (autovacuum_enabled = false)");
+  absl::StatusOr<bool> analyzed = schema.EnsureClaimStatistics();
+  ASSERT_TRUE(analyzed.ok()) << analyzed.status();
+  EXPECT_FALSE(*analyzed) << "an empty table has nothing to sample";
+
+  // A new deployment's first burst: 4,000 cycles awaiting rebalance.
+  db_.Exec(R"sql(
+    INSERT INTO arbitrage_cycles (start_time, status, initial_trade_id)
+    SELECT timezone('UTC', now()) - g * interval '1 ms', 'AWAITING_REBALANCE',
+           gen_random_uuid()
+    FROM generate_series(1, 4000) AS g)sql");
+  // Blind, the planner takes the 4,000 claimable rows for a handful and
+  // sorts them all for a claim of 10 slots. (A plan cached by a prepared
+  // statement keeps that choice while the table grows, until an ANALYZE.)
+  const std::string blind = ClaimPlan(db_, 10);
+  EXPECT_THAT(blind, ::testing::HasSubstr("Sort Key: c.start_time, c.id"));
+
+  analyzed = schema.EnsureClaimStatistics();
+  ASSERT_TRUE(analyzed.ok()) << analyzed.status();
+  EXPECT_TRUE(*analyzed);
+  EXPECT_EQ(db_.Scalar<int>("SELECT count(*) FROM pg_stats WHERE tablename = "
+                            "'arbitrage_cycles' AND attname = 'status'"),
+            1);
+  // With statistics: the claim index, read in order, stopping at 10.
+  const std::string informed = ClaimPlan(db_, 10);
+  EXPECT_THAT(informed, ::testing::HasSubstr(
+                            "Index Scan using cycle_claimer_claimable_idx"));
+  EXPECT_THAT(informed, ::testing::Not(::testing::HasSubstr(
+                            "Sort Key: c.start_time, c.id")));
+
+  analyzed = schema.EnsureClaimStatistics();
+  ASSERT_TRUE(analyzed.ok()) << analyzed.status();
+  EXPECT_FALSE(*analyzed) << "statistics exist; autovacuum keeps them";
 }
 
 class ClaimIndexTest : public ServerTest {};

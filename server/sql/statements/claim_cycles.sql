@@ -31,16 +31,22 @@ candidate AS MATERIALIZED (
          c.start_time,
          c.status,
          c.locked_at,
-         l.lease_token AS held_token,
-         l.locked_by AS held_by,
-         l.lease_expires_at AS held_until,
          c.status = 'REBALANCING_IN_PROGRESS' AS takeover,
          c.status = 'REBALANCING_IN_PROGRESS' AND c.retry_count + 1 >= $4::integer AS exhausted
   FROM public.arbitrage_cycles c
-  LEFT JOIN cycle_claimer.cycle_leases l ON l.cycle_id = c.id
   WHERE c.status IN ('AWAITING_REBALANCE', 'AWAITING_RETRY', 'REBALANCING_IN_PROGRESS')
-    AND cycle_claimer.is_claimable(c.status::text, c.next_retry_at,
-                                   l.lease_expires_at, c.locked_at, $5::bigint)
+    AND cycle_claimer.is_claimable(
+          c.status::text, c.next_retry_at,
+          -- Only a take-over needs the lease: looked up by key for that row
+          -- alone (CASE evaluates it lazily). Not a join, on purpose: with
+          -- a join, a plan made while the tables were small (a cached
+          -- generic plan, or no statistics yet on a new table) hashes every
+          -- lease ever granted on each claim, and cycle_leases only grows.
+          CASE WHEN c.status = 'REBALANCING_IN_PROGRESS' THEN
+            (SELECT l.lease_expires_at FROM cycle_claimer.cycle_leases l
+             WHERE l.cycle_id = c.id)
+          END,
+          c.locked_at, $5::bigint)
   ORDER BY c.start_time, c.id
   -- The number of slots, as a constant: prepared once per slot count, so that
   -- even a generic plan knows the limit and walks the claim index in order
@@ -49,10 +55,19 @@ candidate AS MATERIALIZED (
   FOR NO KEY UPDATE OF c SKIP LOCKED
 ),
 assigned AS MATERIALIZED (
-  SELECT n.*, k.worker_id, k.lease_us, k.request_id
+  SELECT n.*, l.lease_token AS held_token, l.locked_by AS held_by,
+         l.lease_expires_at AS held_until, k.worker_id, k.lease_us, k.request_id
   FROM (SELECT candidate.*, row_number() OVER (ORDER BY start_time, id) AS slot
         FROM candidate) n
   JOIN claimer k ON k.slot = n.slot
+  -- LIMIT keeps the subquery from being merged into a join: one probe of the
+  -- lease's key per claimed row, whatever the planner believes of the sizes.
+  LEFT JOIN LATERAL (
+    SELECT l.lease_token, l.locked_by, l.lease_expires_at
+    FROM cycle_claimer.cycle_leases l
+    WHERE l.cycle_id = n.id
+    LIMIT 1
+  ) l ON true
 ),
 leased_again AS (
   UPDATE cycle_claimer.cycle_leases l
