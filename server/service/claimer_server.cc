@@ -208,8 +208,26 @@ void ClaimerServer::WatchHealth() {
       std::lock_guard sample_lock(sample_mu_);
       due = absl::Now() - sampled_at_ >= options_.stats_interval;
     }
+    if (database_up_ == 1) CheckPlanGrowth();
     if (due && database_up_ == 1) SampleQueue();
     lock.lock();
+  }
+}
+
+void ClaimerServer::CheckPlanGrowth() {
+  const absl::StatusOr<std::pair<int64_t, int64_t>> sizes =
+      repository_->ClaimTableSizes();
+  if (!sizes.ok()) {
+    spdlog::warn("cannot read the claim's table sizes: {}",
+                 sizes.status().ToString());
+    return;
+  }
+  if (plan_growth_.Observe(sizes->first, sizes->second)) {
+    spdlog::info(
+        "arbitrage_cycles ({} bytes) or cycle_leases ({} bytes) doubled: "
+        "re-planning prepared statements",
+        sizes->first, sizes->second);
+    repository_->ReplanStatements();
   }
 }
 

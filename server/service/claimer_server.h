@@ -22,6 +22,7 @@
 #include "server/storage/cycle_repository.h"
 #include "server/storage/database_probe.h"
 #include "server/storage/notifier.h"
+#include "server/storage/plan_growth.h"
 #include "server/storage/schema_manager.h"
 #include "server/telemetry/metrics.h"
 #include "server/telemetry/metrics_http.h"
@@ -138,6 +139,9 @@ class ClaimerServer {
   void AddCollectedMetrics();
   // Probes the database once and updates grpc.health.v1 on a change.
   void CheckHealth();
+  // Re-plans the prepared statements when the claim's tables have doubled
+  // (storage/plan_growth.h); health_watcher_ only.
+  void CheckPlanGrowth();
 
   const ServerOptions options_;
   Metrics metrics_;
@@ -160,6 +164,7 @@ class ClaimerServer {
   std::unique_ptr<DatabaseProbe> probe_;
   std::atomic<int> database_up_{-1};  // the last probe's verdict; -1: none yet
   std::thread health_watcher_;
+  PlanGrowth plan_growth_;  // health_watcher_ only
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   // The last queue sample, and when it was taken.
   std::mutex sample_mu_;

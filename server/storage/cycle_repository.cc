@@ -406,6 +406,21 @@ absl::StatusOr<QueueStats> CycleRepository::Stats() {
   return stats;
 }
 
+absl::StatusOr<std::pair<int64_t, int64_t>>
+CycleRepository::ClaimTableSizes() {
+  std::pair<int64_t, int64_t> sizes;
+  RETURN_IF_ERROR(pool_->Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const pqxx::row row = pool_->Exec1(tx, Name(sql::kClaimTableSizes));
+    sizes = {row["cycles_bytes"].as<int64_t>(),
+             row["leases_bytes"].as<int64_t>()};
+    return absl::OkStatus();
+  }));
+  return sizes;
+}
+
+void CycleRepository::ReplanStatements() { pool_->ReplanStatements(); }
+
 absl::Status CycleRepository::InsertDemoCycles(int count) {
   return pool_->Run([&](pqxx::connection& connection) {
     pqxx::nontransaction tx(connection);

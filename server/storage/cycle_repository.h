@@ -194,6 +194,12 @@ class CycleRepository {
   // lost, the ones from before are broken.
   void DropConnections();
 
+  // The sizes of arbitrage_cycles and cycle_leases on disk, in bytes.
+  absl::StatusOr<std::pair<int64_t, int64_t>> ClaimTableSizes();
+
+  // Has every connection plan its prepared statements again (PgPool).
+  void ReplanStatements();
+
   PoolStats pool_stats();
 
  private:

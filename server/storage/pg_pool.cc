@@ -13,6 +13,10 @@ namespace cycle_claimer {
 
 namespace {
 
+// Drops the connection's cached plans; its prepared statements stay and are
+// planned again when next run (ReplanStatements).
+constexpr char kDiscardPlans[] = "DISCARD PLANS";
+
 // Every statement of server/sql/statements by name; one with kSlotsMarker
 // once per slot count.
 std::unordered_map<std::string, std::string> StatementTexts() {
@@ -132,6 +136,8 @@ absl::Status PgPool::Acquire(Lent& lent) {
     }
     ++open_;  // reserve the slot while connecting outside the lock
     lent.generation = generation_;
+    // A new connection has no plans to drop.
+    lent.plan_generation = plan_generation_.load();
   }
   absl::Status status = Connect(lent.connection);
   if (!status.ok()) {
@@ -166,6 +172,10 @@ void PgPool::DropConnections() {
   }
   freed_.notify_all();
   // Closed outside the lock: closing a connection may wait on the network.
+}
+
+void PgPool::ReplanStatements() {
+  if (options_.prepared_statements) ++plan_generation_;
 }
 
 PgPool::Stats PgPool::stats() {
@@ -263,6 +273,11 @@ absl::Status PgPool::Run(const Work& work) {
       watched ? StartWatching(*lent.connection, deadline) : 0;
   bool healthy = true;
   try {
+    const uint64_t plans = plan_generation_.load();
+    if (lent.plan_generation != plans) {
+      pqxx::nontransaction(*lent.connection).exec0(kDiscardPlans);
+      lent.plan_generation = plans;
+    }
     status = work(*lent.connection);
   } catch (...) {
     DatabaseFailure failure = CurrentDatabaseFailure();

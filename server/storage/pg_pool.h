@@ -2,6 +2,7 @@
 
 // Internal to storage: nothing above storage includes this header.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -77,6 +78,12 @@ class PgPool {
   // broken, and each would fail one call before being replaced.
   void DropConnections();
 
+  // Makes every connection drop its cached plans (DISCARD PLANS) before its
+  // next statement, so that prepared statements are planned again for the
+  // tables as they are now (plan_growth.h says when). No-op without
+  // prepared statements: unnamed ones are planned on every call.
+  void ReplanStatements();
+
   struct Stats {
     int open = 0;    // connections open (or being opened)
     int in_use = 0;  // lent out to calls right now
@@ -118,6 +125,7 @@ class PgPool {
   struct Lent {
     std::unique_ptr<pqxx::connection> connection;
     uint64_t generation = 0;
+    uint64_t plan_generation = 0;  // plan_generation_ at its last DISCARD
   };
   absl::Status Acquire(Lent& lent);
   void Return(Lent lent, bool healthy);
@@ -139,6 +147,7 @@ class PgPool {
   std::vector<Lent> idle_;
   int open_ = 0;  // idle plus lent out plus being opened
   uint64_t generation_ = 0;
+  std::atomic<uint64_t> plan_generation_{0};
   absl::Time next_connect_ = absl::InfinitePast();
   absl::Duration backoff_ = absl::ZeroDuration();
   Stats stats_;

@@ -223,6 +223,76 @@ TEST_F(MigrationTest, TableWithRowsButNoStatisticsIsAnalyzedForTheClaim) {
   EXPECT_FALSE(*analyzed) << "statistics exist; autovacuum keeps them";
 }
 
+// The plan a pool connection has cached for its prepared 1-slot claim.
+std::string CachedClaimPlan(PgPool& pool) {
+  std::string plan;
+  const absl::Status ran = pool.Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    const std::string name =
+        SizedStatementName(std::string(sql::kClaimCycles.name), 1);
+    for (const pqxx::row& row :
+         tx.exec(absl::StrCat("EXPLAIN EXECUTE ", tx.quote_name(name),
+                              "('{w}', '{30000000}', '{\"\"}', 5, "
+                              "300000000)"))) {
+      absl::StrAppend(&plan, row[0].c_str(), "\n");
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(ran.ok()) << ran;
+  return plan;
+}
+
+TEST_F(MigrationTest, ReplanningDropsAPlanMadeWhileLeasesWereEmpty) {
+  SchemaManager schema(db_.url());
+  ASSERT_TRUE(schema.Migrate().ok());
+  ASSERT_TRUE(schema.EnsureKeptObjects().ok());
+  // Only this test's statements change what PostgreSQL knows of the tables.
+  db_.Exec(R"sql(
+    ALTER TABLE arbitrage_cycles SET (autovacuum_enabled = false);
+    ALTER TABLE cycle_claimer.cycle_leases SET (autovacuum_enabled = false);
+    INSERT INTO arbitrage_cycles (start_time, status, initial_trade_id)
+    SELECT timezone('UTC', now()) - g * interval '1 ms', 'AWAITING_REBALANCE',
+           gen_random_uuid()
+    FROM generate_series(1, 1000) AS g;
+    ANALYZE arbitrage_cycles)sql");
+  db_.Exec("VACUUM ANALYZE cycle_claimer.cycle_leases");
+
+  PgPool pool({.database_url = db_.url(), .size = 1});
+  // Claims one cycle, which prepares the statement; the setting makes the
+  // connection keep one plan, as PostgreSQL does after five runs.
+  const absl::Status claimed = pool.Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction tx(connection);
+    tx.exec("SET plan_cache_mode = force_generic_plan");
+    pool.Exec(tx, SizedStatementName(std::string(sql::kClaimCycles.name), 1),
+              "{w}", "{30000000}", "{\"\"}", 5, int64_t{300'000'000});
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(claimed.ok()) << claimed;
+  // Planned for an empty cycle_leases: the lease is read by a scan of it all.
+  const std::string empty = CachedClaimPlan(pool);
+  EXPECT_THAT(empty, ::testing::HasSubstr("Seq Scan on cycle_leases"));
+
+  // Leases of 50,000 finished cycles later, the cached plan still scans.
+  db_.Exec(R"sql(
+    WITH done AS (
+      INSERT INTO arbitrage_cycles (start_time, status, initial_trade_id)
+      SELECT timezone('UTC', now()) - interval '1 day' + g * interval '1 ms',
+             'COMPLETED', gen_random_uuid()
+      FROM generate_series(1, 50000) AS g
+      RETURNING id)
+    INSERT INTO cycle_claimer.cycle_leases (cycle_id, lease_token)
+    SELECT id, 1 FROM done)sql");
+  EXPECT_THAT(CachedClaimPlan(pool),
+              ::testing::HasSubstr("Seq Scan on cycle_leases"));
+
+  pool.ReplanStatements();
+  const std::string replanned = CachedClaimPlan(pool);
+  EXPECT_THAT(replanned,
+              ::testing::HasSubstr("Index Scan using cycle_leases_pkey"));
+  EXPECT_THAT(replanned,
+              ::testing::Not(::testing::HasSubstr("Seq Scan on cycle_leases")));
+}
+
 class ClaimIndexTest : public ServerTest {};
 
 TEST_F(ClaimIndexTest,

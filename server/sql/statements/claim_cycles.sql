@@ -14,11 +14,11 @@
 -- being handed out; it is returned with that status, and its slot is left
 -- unserved (the caller runs the statement again for unserved slots).
 --
--- Why two checks of the lease: "candidate" reads cycle_leases from the
--- statement's snapshot, which can be stale by the time the cycle row lock is
--- granted (a concurrent renewal or take-over may have committed). The cycle
--- columns are re-read under the lock, the lease row is not. The UPDATE of
--- cycle_leases below re-evaluates its WHERE on the newest row version, so a
+-- Why two checks of the lease: "candidate" and "assigned" read cycle_leases
+-- from the statement's snapshot, which can be stale by the time the cycle row
+-- lock is granted (a concurrent renewal or take-over may have committed). The
+-- cycle columns are re-read under the lock, the lease row is not. The UPDATE
+-- of cycle_leases below re-evaluates its WHERE on the newest row version, so a
 -- lease that is live by then is left alone and its cycle is not claimed; the
 -- caller sees fewer claims than candidates and runs the statement again.
 WITH claimer AS MATERIALIZED (
