@@ -112,7 +112,8 @@ ABSL_FLAG(std::string, log_format, "text",
           "text, or json (one object per line, for log aggregation). Env: "
           "LOG_FORMAT.");
 ABSL_FLAG(std::string, log_level, "info",
-          "trace, debug, info, warn, error. Env: LOG_LEVEL.");
+          "trace, debug, info, warn, error, critical or off; anything else "
+          "stops the start. Env: LOG_LEVEL.");
 
 namespace {
 
@@ -208,7 +209,13 @@ int main(int argc, char** argv) {
   }
   absl::ParseCommandLine(argc, argv);
 
-  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  const absl::StatusOr<spdlog::level::level_enum> log_level =
+      cycle_claimer::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!log_level.ok()) {
+    spdlog::critical("cannot start: {}", log_level.status().ToString());
+    return 2;
+  }
+  spdlog::set_level(*log_level);
   const absl::StatusOr<cycle_claimer::LogFormat> log_format =
       cycle_claimer::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
   if (!log_format.ok()) {

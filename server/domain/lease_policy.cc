@@ -1,5 +1,7 @@
 #include "server/domain/lease_policy.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 namespace cycle_claimer {
@@ -80,7 +82,10 @@ bool AttemptsExhausted(int retry_count, int max_attempts) {
 
 FailureOutcome DecideFailure(int retry_count, bool permanent,
                              const LeasePolicy& policy) {
-  const int failures = retry_count + 1;
+  // retry_count comes from kimP's table: no overflow at its largest value.
+  const int failures = retry_count < std::numeric_limits<int>::max()
+                           ? retry_count + 1
+                           : retry_count;
   if (permanent || AttemptsExhausted(failures, policy.max_attempts)) {
     return {CycleStatus::kDeadLetter, failures, std::nullopt};
   }

@@ -64,6 +64,27 @@ absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view text) {
       absl::StrCat("log_format must be text or json, got \"", text, "\""));
 }
 
+absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(
+    absl::string_view text) {
+  static constexpr std::pair<absl::string_view, spdlog::level::level_enum>
+      kLevels[] = {{"trace", spdlog::level::trace},
+                   {"debug", spdlog::level::debug},
+                   {"info", spdlog::level::info},
+                   {"warn", spdlog::level::warn},
+                   {"warning", spdlog::level::warn},
+                   {"error", spdlog::level::err},
+                   {"err", spdlog::level::err},
+                   {"critical", spdlog::level::critical},
+                   {"off", spdlog::level::off}};
+  for (const auto& [name, level] : kLevels) {
+    if (text == name) return level;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "log_level must be trace, debug, info, warn, error, critical or off, "
+      "got \"",
+      text, "\""));
+}
+
 void ConfigureLogging(LogFormat format) {
   current_format = format;
   if (format == LogFormat::kJson) {

@@ -19,6 +19,11 @@ enum class LogFormat { kText, kJson };
 // "text" or "json"; INVALID_ARGUMENT naming log_format otherwise.
 absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view text);
 
+// trace, debug, info, warn (or warning), error (or err), critical or off;
+// INVALID_ARGUMENT naming log_level otherwise (spdlog itself would silently
+// turn logging off for a misspelt level).
+absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(absl::string_view text);
+
 // Installs `format` on spdlog's default logger.
 void ConfigureLogging(LogFormat format);
 

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace cycle_claimer {
 namespace {
 
@@ -36,6 +38,14 @@ TEST(DecideFailureTest, RetriesUntilMaxAttemptsThenDeadLetters) {
   EXPECT_EQ(fifth.status, CycleStatus::kDeadLetter);
   EXPECT_EQ(fifth.retry_count, 5);
   EXPECT_FALSE(fifth.retry_delay.has_value());
+}
+
+TEST(DecideFailureTest, TheLargestRetryCountDeadLettersWithoutOverflow) {
+  // retry_count is kimP's integer column; any value may be there.
+  const int largest = std::numeric_limits<int>::max();
+  const FailureOutcome outcome = DecideFailure(largest, false, LeasePolicy{});
+  EXPECT_EQ(outcome.status, CycleStatus::kDeadLetter);
+  EXPECT_EQ(outcome.retry_count, largest);
 }
 
 TEST(DecideFailureTest, PermanentFailureDeadLettersOnTheFirstAttempt) {
