@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, starts a throwaway
-# PostgreSQL 15 on a free port in a temp folder, runs every test through
+# PostgreSQL 15 on a free port in a temp folder, runs the tests through
 # ctest, and always stops that PostgreSQL.
 #
-#   scripts/test.sh              every test (the Release build), then each
-#                                fuzz target for 5 s (scripts/fuzz.sh 5).
-#   scripts/test.sh --ci-sanitize
-#                                the same, then the sanitizer runs sized for
-#                                CI (see "Reliability" below); not yet the
-#                                default: CI's time with them is unmeasured.
+#   scripts/test.sh              everything CI runs: every test (the Release
+#                                build), each fuzz target for 5 s
+#                                (scripts/fuzz.sh 5), then the sanitizer runs:
+#                                every test under AddressSanitizer +
+#                                UndefinedBehaviorSanitizer (build-asan) and
+#                                the concurrency tests (ctest -L concurrency)
+#                                under ThreadSanitizer (build-tsan).
+#   scripts/test.sh --no-sanitize
+#                                the same without the sanitizer runs (about a
+#                                third of the time).
 #   scripts/test.sh CTEST_ARGS   only the Release tests, with CTEST_ARGS given
 #                                to ctest (e.g. scripts/test.sh -R Lease).
 #   scripts/test.sh --sanitize [CTEST_ARGS]
-#                                the full sanitizer runs instead: every test
-#                                under AddressSanitizer + UndefinedBehavior-
-#                                Sanitizer (build-asan), then the concurrency
-#                                tests (ctest -L concurrency) under
-#                                ThreadSanitizer (build-tsan); CTEST_ARGS go
-#                                to both ctest runs.
+#                                only the sanitizer runs; CTEST_ARGS go to
+#                                both ctest runs.
 # Each phase prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,13 +27,13 @@ mode=default
 if [ "${1:-}" = --sanitize ]; then
   mode=sanitize
   shift
-elif [ "${1:-}" = --ci-sanitize ]; then
-  mode=ci-sanitize
+elif [ "${1:-}" = --no-sanitize ]; then
+  mode=no-sanitize
   shift
 fi
 
 # clang 14 and its runtimes only for the fuzz and sanitizer phases.
-if [ "$mode" = sanitize ] || [ $# -eq 0 ]; then
+if [ "$mode" != default ] || [ $# -eq 0 ]; then
   scripts/install-deps.sh --clang
 else
   scripts/install-deps.sh
@@ -99,12 +99,16 @@ tsan_tests() {
   (cd "$root/build-tsan" && ctest --output-on-failure --timeout 1800 "$@")
 }
 
-if [ "$mode" = sanitize ]; then
+sanitizer_runs() {
   sanitizer_environment
   phase "build-asan (ASan + UBSan)" build_sanitized build-asan address
   phase "every test under ASan + UBSan" asan_tests "$@"
   phase "build-tsan (TSan)" build_sanitized build-tsan thread
   phase "concurrency tests under TSan" tsan_tests -L concurrency "$@"
+}
+
+if [ "$mode" = sanitize ]; then
+  sanitizer_runs "$@"
   exit 0
 fi
 
@@ -113,23 +117,6 @@ if [ $# -gt 0 ]; then
   exit 0
 fi
 phase "every test (Release)" release_tests
-
-# Reliability: what of the fuzzing and sanitizer runs fits CI's time.
-# scripts/fuzz.sh (60 s a target) and scripts/test.sh --sanitize run the
-# full versions. Under ASan + UBSan every test runs but those that repeat
-# another's code path at length: the 64-worker claim races (the 32-worker one
-# stays), the races through PgBouncer, and the Node.js and Python worker
-# races (their interpreters are not instrumented; the C++ one stays). Under
-# TSan: the exactly-once claim race (unary and batched), the fencing race and
-# concurrent retries of one request_id.
-asan_ci_skip='ClaimRaceTest\..*/(Unary64|BatchOf10With64WorkersNotCoalesced)'
-asan_ci_skip+='|PgBouncerRaceTest|WorkerTest\..*/(Node|Python)'
-tsan_ci_tests='ClaimRaceTest\..*/(Unary32Workers|BatchOf10With64WorkersCoalesced)'
-tsan_ci_tests+='|FencingRaceTest|ConcurrentRetriesOfOneRequestTakeOneCycle'
+# scripts/fuzz.sh without an argument runs each target for 60 s.
 phase "fuzz targets, 5 s each" scripts/fuzz.sh 5
-[ "$mode" = ci-sanitize ] || exit 0
-sanitizer_environment
-phase "build-asan (ASan + UBSan)" build_sanitized build-asan address
-phase "tests under ASan + UBSan" asan_tests -E "$asan_ci_skip"
-phase "build-tsan (TSan)" build_sanitized build-tsan thread
-phase "claim and fencing races under TSan" tsan_tests -R "$tsan_ci_tests"
+[ "$mode" = no-sanitize ] || sanitizer_runs
