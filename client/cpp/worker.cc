@@ -165,4 +165,21 @@ bool Worker::Work(const v1::Cycle& cycle) {
   }
 }
 
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+std::thread StopOnSignal(const sigset_t& signals, Worker& worker) {
+  return std::thread([signals, &worker] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    worker.Stop();
+  });
+}
+
 }  // namespace cycle_claimer::client

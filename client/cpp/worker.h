@@ -1,8 +1,11 @@
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -83,5 +86,12 @@ class Worker {
   std::atomic<bool> stopping_{false};
   int64_t next_request_ = 0;
 };
+
+// Stopping a worker process on SIGINT or SIGTERM, in two steps: block the
+// signals at the start of main, before any thread exists (threads inherit
+// the mask, so none of them is interrupted), then, once the Worker exists,
+// hand them to a thread that calls Stop() on the first one.
+sigset_t BlockStopSignals();
+std::thread StopOnSignal(const sigset_t& signals, Worker& worker);
 
 }  // namespace cycle_claimer::client

@@ -10,7 +10,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <csignal>
 #include <functional>
 #include <cstdio>
 #include <mutex>
@@ -68,11 +67,7 @@ const char* EventName(WorkerEvent::Kind kind) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  const sigset_t stop = cycle_claimer::client::BlockStopSignals();
 
   // "ipv4:127.0.0.1:1,127.0.0.1:2" with round_robin: every replica in turn,
   // and the others while one is down.
@@ -128,11 +123,7 @@ int main(int argc, char** argv) {
         result.total_net_profit_krw = "1.0";
         return result;
       });
-  std::thread stopper([&] {
-    int signal_number = 0;
-    sigwait(&stop, &signal_number);
-    worker.Stop();
-  });
+  std::thread stopper = cycle_claimer::client::StopOnSignal(stop, worker);
   worker.Run();
   stopper.detach();
   std::fclose(log);

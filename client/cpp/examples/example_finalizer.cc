@@ -8,7 +8,6 @@
 // $CYCLE_CLAIMER_TLS_CA (PEM file), and with mutual TLS also
 // $CYCLE_CLAIMER_TLS_CERT and $CYCLE_CLAIMER_TLS_KEY.
 
-#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -50,11 +49,7 @@ std::string FileFromEnvironment(const char* name) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  const sigset_t stop = cycle_claimer::client::BlockStopSignals();
 
   using cycle_claimer::client::CycleClient;
   using cycle_claimer::client::RebalanceResult;
@@ -92,11 +87,7 @@ int main(int argc, char** argv) {
         result.total_net_profit_krw = "1.0";
         return result;
       });
-  std::thread stopper([&] {
-    int signal_number = 0;
-    sigwait(&stop, &signal_number);
-    worker.Stop();
-  });
+  std::thread stopper = cycle_claimer::client::StopOnSignal(stop, worker);
   const int completed = worker.Run();
   std::cout << absl::GetFlag(FLAGS_worker) << ": completed " << completed
             << " cycles\n";
